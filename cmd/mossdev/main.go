@@ -1,0 +1,165 @@
+// Command mossdev runs a faithful copy of the Mossi data platform on one
+// machine. Each command file is thin: it turns flags into a call on package
+// stack and chooses how progress is shown.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/mossdev/mossdev/fakes/serve"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in `mossdev --help` and the README.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitUnhealthy   = 3
+	exitPortInUse   = 4
+	exitMissing     = 5
+	exitNoStack     = 6
+	exitTimeout     = 124
+	exitInterrupted = 130
+)
+
+const exitHelp = `Exit codes:
+  0    success
+  1    any other error
+  2    bad input (flags, names, config)
+  3    a service is unhealthy (status, up)
+  4    a port is in use
+  5    a binary or image is missing (run mossdev doctor)
+  6    no such stack (run mossdev up)
+  124  timed out waiting for a service
+  130  interrupted (Ctrl-C); what the run started was stopped again`
+
+func main() {
+	if serve.IfAsked() {
+		return
+	}
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	if !errors.Is(err, errSilent) {
+		printError(stderr, err)
+	}
+	return code
+}
+
+// errSilent marks a failure already reported on stdout (status's exit 3).
+var errSilent = errors.New("reported")
+
+type usageError struct{ error }
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue), errors.Is(err, stack.ErrBadInput), errors.Is(err, stack.ErrUnknown):
+		return exitUsage
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, stack.ErrTimeout):
+		return exitTimeout
+	case errors.Is(err, stack.ErrPortInUse):
+		return exitPortInUse
+	case errors.Is(err, stack.ErrBinaryMissing), errors.Is(err, stack.ErrImageMissing):
+		return exitMissing
+	case errors.Is(err, stack.ErrNoStack):
+		return exitNoStack
+	case errors.Is(err, stack.ErrUnhealthy), errors.Is(err, stack.ErrExited):
+		return exitUnhealthy
+	}
+	return exitError
+}
+
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "mossdev: %v\n", err)
+	if tail := stack.Tail(err); tail != "" {
+		fmt.Fprintln(w, "  last log lines:")
+		for _, l := range strings.Split(tail, "\n") {
+			fmt.Fprintf(w, "    | %s\n", l)
+		}
+	}
+	if hint := stack.Hint(err); hint != "" {
+		fmt.Fprintf(w, "  fix: %s\n", hint)
+	}
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	name   string
+	home   string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "mossdev",
+		Short: "A faithful, running copy of the Mossi data platform on one machine",
+		Long: `mossdev runs the Mossi data platform on this machine: PostgreSQL behind PgBouncer,
+MariaDB (hashtag search), MongoDB (view logs), app-sharded Redis, a RabbitMQ cluster behind
+HAProxy, Elasticsearch (search and geo), and an S3 bucket with a CDN in front.
+
+Everything listens on 127.0.0.1 with credentials generated per stack. Where no real server can
+be had, a compatible stand-in runs and every output says so.
+
+Typical use:
+  mossdev up                 bring the whole platform up (returns when all answer)
+  eval "$(mossdev env)"      export MOSSDEV_POSTGRES_URL and friends
+  mossdev status             live health
+  mossdev stop redis-1       fault injection: see what the platform does without a shard
+  mossdev down               stop everything, remove data
+
+` + exitHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
+	})
+	def := os.Getenv("MOSSDEV_STACK")
+	if def == "" {
+		def = "default"
+	}
+	root.PersistentFlags().StringVar(&g.name, "name", def, "stack name, so several stacks run side by side (env MOSSDEV_STACK)")
+	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
+	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g))
+	return root
+}
+
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("%s takes no arguments, got %q", c.CommandPath(), args)}
+	}
+	return nil
+}
+
+func oneService(c *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usageError{fmt.Errorf("%s takes one service name (e.g. redis-0), got %d arguments", c.CommandPath(), len(args))}
+	}
+	return nil
+}

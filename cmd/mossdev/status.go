@@ -1,0 +1,63 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/mossdev/mossdev/stack"
+	"github.com/spf13/cobra"
+)
+
+func jsonEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }
+
+func newStatus(g *globals) *cobra.Command {
+	var asJSON bool
+	var limit time.Duration
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show the live state of every service (exit 3 if any is unhealthy)",
+		Long: `Probes every running service once, concurrently, through its own protocol.
+States: starting (never answered yet), healthy, unhealthy (was healthy, now does not answer or its
+process died), stopped (stopped on purpose with 'mossdev stop', or not started).`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := g.existing()
+			if err != nil {
+				return err
+			}
+			sts, err := s.Status(c.Context(), limit)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				err = writeJSON(g.stdout, struct {
+					Stack    string         `json:"stack"`
+					Backend  string         `json:"backend"`
+					Services []stack.Status `json:"services"`
+				}{s.Name(), s.Backend(), sts})
+			} else {
+				statusTable(g.stdout, sts)
+			}
+			if err != nil {
+				return err
+			}
+			for _, st := range sts {
+				if st.State == stack.StateUnhealthy {
+					return errUnhealthy
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, `print {"stack","backend","services":[{"name","state","address","standIn",...}]}`)
+	c.Flags().DurationVar(&limit, "probe-timeout", time.Second, "limit of each probe")
+	return c
+}
+
+var errUnhealthy = &silentUnhealthy{}
+
+type silentUnhealthy struct{}
+
+func (*silentUnhealthy) Error() string        { return "unhealthy services" }
+func (*silentUnhealthy) Is(target error) bool { return target == errSilent || target == stack.ErrUnhealthy }

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mossdev/mossdev/stack"
+	"github.com/spf13/cobra"
+)
+
+type upOptions struct {
+	backend     string
+	only        []string
+	json        bool
+	quiet       bool
+	timeout     time.Duration
+	redisShards int
+	rabbitNodes int
+	ports       []string
+}
+
+func newUp(g *globals) *cobra.Command {
+	o := &upOptions{}
+	c := &cobra.Command{
+		Use:   "up",
+		Short: "Bring the platform up and wait until every service answers",
+		Long: `Starts every service that is not running (a second up changes nothing and says so),
+independent services concurrently and dependents as soon as what they need answers, then waits on
+protocol-level probes through the path apps use: SQL through PgBouncer, AMQP through HAProxy, Mongo
+ping, Redis PING on each shard, Elasticsearch _cluster/health, an S3 list, a CDN GET.
+
+Ports are chosen free on 127.0.0.1 at the first up and kept for the stack's life; ask for a fixed one
+with --port. Credentials are generated per stack; see them with 'mossdev env'.
+
+Ctrl-C stops what this run had started, so nothing is left half-up.`,
+		Example: `  mossdev up
+  mossdev up --only pgbouncer,redis-0     # and what they need (postgres)
+  mossdev up --name ci --json --timeout 5m
+  mossdev up --rabbitmq-nodes 1 --redis-shards 2   # a lighter stack
+  mossdev up --port postgres=15432`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runUp(c.Context(), g, o) },
+	}
+	f := c.Flags()
+	f.StringVar(&o.backend, "backend", "", "where services run: native (Debian server binaries as supervised processes); default native, or the stack's existing backend")
+	f.StringSliceVar(&o.only, "only", nil, "start only these services (comma-separated) and what they need")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, progress as JSON lines on stderr")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors")
+	f.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up if the stack is not healthy by then")
+	f.IntVar(&o.redisShards, "redis-shards", 3, "number of Redis cache shards (fixed when the stack is created)")
+	f.IntVar(&o.rabbitNodes, "rabbitmq-nodes", 3, "RabbitMQ cluster nodes; 1 for a light stack (fixed when the stack is created)")
+	f.StringArrayVar(&o.ports, "port", nil, "fixed host port: SERVICE=PORT or SERVICE:PORTNAME=PORT (repeatable)")
+	return c
+}
+
+func parsePorts(specs []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, s := range specs {
+		k, v, ok := strings.Cut(s, "=")
+		p, err := strconv.Atoi(v)
+		if !ok || k == "" || err != nil || p < 1 || p > 65535 {
+			return nil, &stack.Error{Op: "parse --port", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", s),
+				Fix: "write --port SERVICE=PORT, e.g. --port postgres=15432"}
+		}
+		out[k] = p
+	}
+	return out, nil
+}
+
+func runUp(ctx context.Context, g *globals, o *upOptions) error {
+	ports, err := parsePorts(o.ports)
+	if err != nil {
+		return err
+	}
+	var sink stack.Sink = &plainSink{w: g.stderr, t0: time.Now()}
+	switch {
+	case o.quiet:
+		sink = stack.Discard
+	case o.json:
+		sink = &jsonSink{enc: jsonEncoder(g.stderr)}
+	}
+	s, err := g.open(stack.Config{Backend: o.backend, Sink: sink, Timeout: o.timeout, Ports: ports,
+		Options: stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
+	if err != nil {
+		return err
+	}
+	rep, upErr := s.Up(ctx, o.only)
+	if upErr != nil && rep == nil {
+		return upErr
+	}
+	sts, _ := s.Status(context.Background(), 2*time.Second)
+	if o.json {
+		if err := writeJSON(g.stdout, struct {
+			Stack    string         `json:"stack"`
+			Backend  string         `json:"backend"`
+			Dir      string         `json:"dir"`
+			Env      string         `json:"envFile"`
+			Report   *stack.Report  `json:"report"`
+			Services []stack.Status `json:"services"`
+			Error    string         `json:"error,omitempty"`
+		}{s.Name(), s.Backend(), s.Dir(), s.DotenvPath(), rep, sts, errString(upErr)}); err != nil {
+			return err
+		}
+		return upErr
+	}
+	if o.quiet {
+		return upErr
+	}
+	if upErr == nil && rep.Started == 0 {
+		fmt.Fprintf(g.stdout, "stack %s: nothing to do, all %d services already healthy\n", s.Name(), rep.Kept)
+		return nil
+	}
+	fmt.Fprintf(g.stdout, "\nstack %s (%s backend, %s)\n", s.Name(), s.Backend(), s.Dir())
+	statusTable(g.stdout, filterStatus(sts, rep))
+	timeline(g.stdout, rep)
+	if upErr == nil {
+		fmt.Fprintf(g.stdout, "\nready in %.1fs. eval \"$(mossdev env --name %s)\" exports the URLs; env file: %s\n",
+			rep.Elapsed.Seconds(), s.Name(), s.DotenvPath())
+	} else {
+		fmt.Fprintf(g.stdout, "\nservices already up stay up for inspection: `mossdev status`, `mossdev logs SERVICE`; `mossdev down` removes all\n")
+	}
+	return upErr
+}
+
+// filterStatus keeps the services the report is about (--only).
+func filterStatus(sts []stack.Status, rep *stack.Report) []stack.Status {
+	in := map[string]bool{}
+	for _, st := range rep.Plan {
+		in[st.Service] = true
+	}
+	var out []stack.Status
+	for _, s := range sts {
+		if in[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

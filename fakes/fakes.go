@@ -1,0 +1,39 @@
+// Package fakes holds mossdev's emulated cloud parts and stand-ins: the S3
+// bucket (gofakes3), the CDN in front of it, the MongoDB stand-in (FerretDB
+// embedded) and the Elasticsearch API emulator (on bleve).
+//
+// They run as processes like every other server of a stack: the mossdev
+// binary (or a test binary whose TestMain calls stacktest.Main) re-executes
+// itself with MOSSDEV_SERVE naming the fake and MOSSDEV_SERVE_CONFIG holding
+// its JSON config; package fakes/serve does the dispatch. So a fake can be
+// stopped, killed and observed exactly like PostgreSQL, and the same binary
+// serves as a Docker image's entrypoint.
+package fakes
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Environment variables of serve mode.
+const (
+	EnvKind   = "MOSSDEV_SERVE"
+	EnvConfig = "MOSSDEV_SERVE_CONFIG"
+)
+
+// Kinds of fakes.
+const (
+	S3            = "s3"
+	CDN           = "cdn"
+	MongoDB       = "mongodb"
+	Elasticsearch = "elasticsearch"
+)
+
+// ServeEnv returns the environment that makes the binary serve a fake.
+func ServeEnv(kind string, cfg any) ([]string, error) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s config: %w", kind, err)
+	}
+	return []string{EnvKind + "=" + kind, EnvConfig + "=" + string(b)}, nil
+}

@@ -1,0 +1,530 @@
+// Package native runs the platform's servers as supervised OS processes:
+// real PostgreSQL, MariaDB, Redis, RabbitMQ, HAProxy and PgBouncer binaries
+// from Debian packages, and mossdev's own fakes (the mossdev binary in serve
+// mode).
+//
+// Every process is started in its own process group (so a stop reaches the
+// workers a server forks) and carries the stack's label in its environment
+// (MOSSDEV_STACK_DIR, MOSSDEV_SERVICE). Observation reads pid files written
+// at start; Remove scans /proc for the label, so `down` finds everything,
+// including daemons a server spawned outside its group (Erlang's epmd) and
+// processes left by an `up` that was killed before it wrote a pid file.
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mossdev/mossdev/stack"
+	"github.com/shirou/gopsutil/v4/process"
+)
+
+// Label keys put in every process's environment.
+const (
+	LabelDir     = "MOSSDEV_STACK_DIR"
+	LabelService = "MOSSDEV_SERVICE"
+)
+
+// RunUser is the unprivileged account servers run as when mossdev runs as
+// root: PostgreSQL and PgBouncer refuse root, and the others need no more.
+const RunUser = "mossdev"
+
+// Grace is how long a stop waits after the polite signal before SIGKILL.
+const Grace = 15 * time.Second
+
+// Backend is the native backend of one stack.
+type Backend struct {
+	stack string
+	dir   string
+
+	mu    sync.Mutex
+	procs map[int32]*process.Process // cached for CPU percent between observations
+}
+
+var _ stack.Backend = (*Backend)(nil)
+
+// New returns the native backend for the stack in dir.
+func New(stackName, dir string) *Backend {
+	return &Backend{stack: stackName, dir: dir, procs: map[int32]*process.Process{}}
+}
+
+func (b *Backend) Name() string { return "native" }
+
+type cred struct {
+	uid, gid uint32
+	set      bool
+}
+
+// runCred is the credential servers run with: the invoking user, or RunUser
+// when that is root.
+func runCred() (cred, error) {
+	if os.Geteuid() != 0 {
+		return cred{}, nil
+	}
+	u, err := user.Lookup(RunUser)
+	if err != nil {
+		return cred{}, &stack.Error{Op: "find user " + RunUser, Err: stack.ErrBinaryMissing,
+			Detail: "mossdev runs as root and runs servers as the unprivileged user " + RunUser + ", which does not exist",
+			Fix:    "run scripts/install-native.sh (or: useradd --system --no-create-home " + RunUser + ")"}
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return cred{uid: uint32(uid), gid: uint32(gid), set: true}, nil
+}
+
+func (c cred) chown(paths ...string) {
+	if !c.set {
+		return
+	}
+	for _, p := range paths {
+		_ = filepath.Walk(p, func(path string, _ os.FileInfo, err error) error {
+			if err == nil {
+				_ = os.Lchown(path, int(c.uid), int(c.gid))
+			}
+			return nil
+		})
+	}
+}
+
+// Start prepares directories and config, runs one-time preparation, and
+// launches the server in its own process group.
+func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Env) (<-chan error, error) {
+	if svc.Native == nil {
+		return nil, fmt.Errorf("service %s has no native form", svc.Name)
+	}
+	spec, err := svc.Native(env)
+	if err != nil {
+		return nil, err
+	}
+	own := spec.Run.Path == env.Exe // our own binary runs as the invoking user
+	cr := cred{}
+	if !own {
+		if cr, err = runCred(); err != nil {
+			return nil, err
+		}
+	}
+	data, run, logs := env.DataDir(svc.Name), env.RunDir(svc.Name), filepath.Dir(env.LogFile(svc.Name))
+	for _, d := range []string{data, run, logs} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s: %w", d, err)
+		}
+	}
+	// The servers' user must reach its dirs through the stack dir.
+	for _, d := range []string{b.dir, filepath.Join(b.dir, "data"), filepath.Join(b.dir, "run")} {
+		_ = os.Chmod(d, 0o711)
+	}
+	if cr.set {
+		if err := reachable(b.dir, cr); err != nil {
+			return nil, err
+		}
+	}
+	for p, content := range spec.Files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", p, err)
+		}
+	}
+	cr.chown(data, run)
+
+	logf, err := os.OpenFile(env.LogFile(svc.Name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	defer logf.Close()
+	fmt.Fprintf(logf, "\n--- mossdev: starting %s at %s ---\n", svc.Name, time.Now().Format(time.RFC3339))
+
+	marker := filepath.Join(data, ".mossdev-prepared")
+	if _, err := os.Stat(marker); err != nil && len(spec.Prepare) > 0 {
+		// Not prepared, or a prepare was interrupted: start from empty.
+		_ = os.RemoveAll(data)
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return nil, err
+		}
+		cr.chown(data)
+		for _, c := range spec.Prepare {
+			cmd, err := b.command(ctx, c, svc, env, cr, logf)
+			if err != nil {
+				return nil, err
+			}
+			if err := cmd.Run(); err != nil {
+				return nil, &stack.Error{Op: "prepare " + svc.Name, Service: svc.Name, Err: stack.ErrExited,
+					Detail:  fmt.Sprintf("%s: %v", filepath.Base(c.Path), err),
+					LogTail: tail(env.LogFile(svc.Name)), Fix: fmt.Sprintf("see `mossdev logs %s`", svc.Name)}
+			}
+		}
+		if err := os.WriteFile(marker, []byte(time.Now().Format(time.RFC3339)), 0o644); err != nil {
+			return nil, err
+		}
+	}
+
+	// The server must outlive this command: not tied to ctx.
+	cmd, err := b.command(context.Background(), spec.Run, svc, env, cr, logf)
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("launch %s: %w", svc.Name, err)
+	}
+	pid := cmd.Process.Pid
+	_ = os.WriteFile(pidFile(env, svc.Name), []byte(fmt.Sprintf("%d %d\n", pid, startTime(pid))), 0o644)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }() // reaps the child while this process lives
+	return exited, nil
+}
+
+func pidFile(env *stack.Env, svc string) string {
+	return filepath.Join(env.Dir, "run", svc+".pid")
+}
+
+// reachable checks that the server user can traverse every parent of dir
+// (a t.TempDir or /root is 0700 and would make the server fail obscurely).
+func reachable(dir string, cr cred) error {
+	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			return nil
+		}
+		sys, ok := st.Sys().(*syscall.Stat_t)
+		if !ok {
+			return nil
+		}
+		mode := st.Mode().Perm()
+		if sys.Uid != cr.uid && mode&0o001 == 0 {
+			return &stack.Error{Op: "check stack dir", Err: stack.ErrBadInput,
+				Detail: fmt.Sprintf("%s (mode %o) is not reachable by the server user %s", d, mode, RunUser),
+				Fix:    "put stacks under a reachable directory with MOSSDEV_HOME (default for root: /var/lib/mossdev)"}
+		}
+	}
+	return nil
+}
+
+// command builds an exec.Cmd with the stack's labels, its own process group,
+// output to the service log, and the server user's credentials.
+func (b *Backend) command(ctx context.Context, c stack.Command, svc stack.Service, env *stack.Env, cr cred, log *os.File) (*exec.Cmd, error) {
+	path, err := Look(c.Path)
+	if err != nil {
+		return nil, &stack.Error{Op: "start " + svc.Name, Service: svc.Name, Err: stack.ErrBinaryMissing,
+			Detail: fmt.Sprintf("%s not found on PATH or in Debian's locations", c.Path),
+			Fix:    "run scripts/install-native.sh (installs the Debian server packages), or use --backend docker"}
+	}
+	cmd := exec.CommandContext(ctx, path, c.Args...)
+	cmd.Dir = c.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = env.RunDir(svc.Name)
+	}
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH") + ":/usr/sbin:/sbin",
+		"HOME=" + env.RunDir(svc.Name),
+		"LANG=C.UTF-8", "LC_ALL=C.UTF-8",
+		LabelDir + "=" + b.dir,
+		LabelService + "=" + svc.Name,
+	}, c.Env...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cr.set {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: cr.uid, Gid: cr.gid}
+	}
+	return cmd, nil
+}
+
+// Look finds a server binary on PATH or where Debian installs servers
+// outside PATH (PostgreSQL's versioned bin dir, /usr/sbin, /usr/lib/rabbitmq).
+func Look(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		if _, err := os.Stat(name); err != nil {
+			return "", err
+		}
+		return name, nil
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	var cands []string
+	pg, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+	sort.Sort(sort.Reverse(sort.StringSlice(pg))) // newest major first
+	cands = append(cands, pg...)
+	cands = append(cands, "/usr/sbin/"+name, "/sbin/"+name, "/usr/lib/rabbitmq/bin/"+name)
+	for _, c := range cands {
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			return c, nil
+		}
+	}
+	return "", exec.ErrNotFound
+}
+
+// Stop signals the service's process group, waits up to Grace, then kills
+// the group and any labelled stragglers.
+func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
+	sig := syscall.SIGTERM
+	switch svc.StopSignal {
+	case "INT":
+		sig = syscall.SIGINT
+	case "QUIT":
+		sig = syscall.SIGQUIT
+	}
+	procs := b.labelled(svc.Name)
+	if pid := b.pidFiles()[svc.Name]; pid > 0 {
+		procs = append(procs, pid)
+	}
+	b.terminate(procs, sig)
+	_ = os.Remove(filepath.Join(b.dir, "run", svc.Name+".pid"))
+	return nil
+}
+
+// terminate sends sig to each process's group, waits for all to be gone,
+// then SIGKILLs what is left.
+func (b *Backend) terminate(pids []int, sig syscall.Signal) {
+	if len(pids) == 0 {
+		return
+	}
+	for _, p := range pids {
+		if pg, err := syscall.Getpgid(p); err == nil && pg == p {
+			_ = syscall.Kill(-p, sig)
+		}
+		_ = syscall.Kill(p, sig)
+	}
+	deadline := time.Now().Add(Grace)
+	for time.Now().Before(deadline) {
+		if !anyAlive(pids) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, p := range pids {
+		_ = syscall.Kill(-p, syscall.SIGKILL)
+		_ = syscall.Kill(p, syscall.SIGKILL)
+	}
+	for i := 0; i < 40 && anyAlive(pids); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func anyAlive(pids []int) bool {
+	for _, p := range pids {
+		if alive(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// alive is true for a process that exists and is not a zombie (a zombie has
+// released its ports and files; only its parent's wait is missing).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return false
+	}
+	return s[i+2] != 'Z'
+}
+
+// labelled lists live processes carrying this stack's label (and, when
+// service is not empty, that service's).
+func (b *Backend) labelled(service string) []int {
+	ents, _ := os.ReadDir("/proc")
+	want := LabelDir + "=" + b.dir
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || len(env) == 0 {
+			continue
+		}
+		found, svcOK := false, service == ""
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if kv == want {
+				found = true
+			}
+			if service != "" && kv == LabelService+"="+service {
+				svcOK = true
+			}
+		}
+		if found && svcOK && alive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Observe reads the pid files and checks each process is alive and is the
+// one we started: the pid file holds the process's start time too, since a
+// pid can be reused (after a reboot, say). The environment label cannot be
+// used here: Redis rewrites its process title over its environment.
+func (b *Backend) Observe(ctx context.Context) (map[string]stack.Observed, error) {
+	out := map[string]stack.Observed{}
+	for name, pid := range b.pidFiles() {
+		o := stack.Observed{Name: name, PID: pid}
+		if pid > 0 {
+			o.Running = true
+			b.usage(&o)
+		}
+		out[name] = o
+	}
+	return out, nil
+}
+
+// pidFiles maps each service with a pid file to its live pid, or 0 when the
+// process is gone or the pid now belongs to another process.
+func (b *Backend) pidFiles() map[string]int {
+	files, _ := filepath.Glob(filepath.Join(b.dir, "run", "*.pid"))
+	out := map[string]int{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".pid")
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var pid int
+		var st uint64
+		if n, _ := fmt.Sscan(string(raw), &pid, &st); n < 1 {
+			continue
+		}
+		if !alive(pid) || (st != 0 && startTime(pid) != st) {
+			pid = 0
+		}
+		out[name] = pid
+	}
+	return out
+}
+
+// startTime is field 22 of /proc/PID/stat: clock ticks since boot.
+func startTime(pid int) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0
+	}
+	v, _ := strconv.ParseUint(f[19], 10, 64)
+	return v
+}
+
+// usage fills CPU (since the last observation) and resident memory of the
+// process and its children.
+func (b *Backend) usage(o *stack.Observed) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := b.procs[int32(o.PID)]
+	if !ok {
+		var err error
+		if p, err = process.NewProcess(int32(o.PID)); err != nil {
+			return
+		}
+		b.procs[int32(o.PID)] = p
+	}
+	if ct, err := p.CreateTime(); err == nil {
+		o.Since = time.UnixMilli(ct)
+	}
+	o.CPUPercent, _ = p.Percent(0)
+	var rss uint64
+	var walk func(p *process.Process, depth int)
+	walk = func(p *process.Process, depth int) {
+		if mi, err := p.MemoryInfo(); err == nil {
+			rss += mi.RSS
+		}
+		if depth > 3 {
+			return
+		}
+		kids, _ := p.Children()
+		for _, k := range kids {
+			walk(k, depth+1)
+		}
+	}
+	walk(p, 0)
+	o.MemBytes = rss
+}
+
+// Logs opens the service's log file; with follow the reader waits for more.
+func (b *Backend) Logs(ctx context.Context, service string, follow bool) (io.ReadCloser, error) {
+	f, err := os.Open(filepath.Join(b.dir, "logs", service+".log"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &stack.Error{Op: "read logs of " + service, Err: stack.ErrBadInput,
+			Detail: "no log yet", Fix: fmt.Sprintf("the service has not been started: `mossdev start %s`", service)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !follow {
+		return f, nil
+	}
+	return &follower{ctx: ctx, f: f}, nil
+}
+
+type follower struct {
+	ctx context.Context
+	f   *os.File
+}
+
+func (r *follower) Read(p []byte) (int, error) {
+	for {
+		n, err := r.f.Read(p)
+		if n > 0 || (err != nil && err != io.EOF) {
+			return n, err
+		}
+		select {
+		case <-r.ctx.Done():
+			return 0, io.EOF
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (r *follower) Close() error { return r.f.Close() }
+
+// Remove stops every labelled process of the stack (whatever started it)
+// and deletes runtime files; without keepData the caller deletes the rest.
+func (b *Backend) Remove(ctx context.Context, keepData bool) error {
+	procs := b.labelled("")
+	for _, pid := range b.pidFiles() {
+		if pid > 0 {
+			procs = append(procs, pid)
+		}
+	}
+	b.terminate(procs, syscall.SIGTERM)
+	if left := b.labelled(""); len(left) > 0 {
+		return fmt.Errorf("processes still running after SIGKILL: %v", left)
+	}
+	_ = os.RemoveAll(filepath.Join(b.dir, "run"))
+	return nil
+}
+
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	return strings.Join(lines, "\n")
+}

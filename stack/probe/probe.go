@@ -1,0 +1,245 @@
+// Package probe holds one readiness check per protocol. A Probe is a single
+// attempt that speaks the service's own protocol over a fresh connection;
+// polling (interval, deadline) is the caller's, so the TUI can reuse the same
+// check once a second and Up can poll it until ready.
+//
+// Checks speak the protocol because a TCP connect proves nothing: Docker's
+// proxy accepts connections before the server inside is up, and a wedged
+// server still accepts on its socket.
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// Probe is one readiness check.
+type Probe interface {
+	Check(ctx context.Context) error
+}
+
+// Func adapts a function to a Probe.
+type Func func(ctx context.Context) error
+
+func (f Func) Check(ctx context.Context) error { return f(ctx) }
+
+// Postgres connects with pgx and runs SELECT 1. The simple protocol keeps
+// the check valid through PgBouncer's transaction pooling, which (1.18)
+// does not carry prepared statements across server connections.
+func Postgres(dsn string) Probe {
+	return Func(func(ctx context.Context) error {
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return fmt.Errorf("parse postgres url: %w", err)
+		}
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		var one int
+		return conn.QueryRow(ctx, "SELECT 1").Scan(&one)
+	})
+}
+
+// MySQL connects with go-sql-driver/mysql and pings.
+func MySQL(dsn string) Probe {
+	return Func(func(ctx context.Context) error {
+		cfg, err := mysql.ParseDSN(dsn)
+		if err != nil {
+			return fmt.Errorf("parse mysql dsn: %w", err)
+		}
+		conn, err := mysql.NewConnector(cfg)
+		if err != nil {
+			return err
+		}
+		db := sql.OpenDB(conn)
+		defer db.Close()
+		return db.PingContext(ctx)
+	})
+}
+
+// Redis sends PING.
+func Redis(addr, password string) Probe {
+	return Func(func(ctx context.Context) error {
+		c := redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1,
+			DialTimeout: time.Second, PoolSize: 1})
+		defer c.Close()
+		return c.Ping(ctx).Err()
+	})
+}
+
+// AMQP opens a connection and a channel: the handshake proves the broker
+// (through HAProxy, when the URL is HAProxy's) accepts the stack's user.
+func AMQP(url string) Probe {
+	return Func(func(ctx context.Context) error {
+		cfg := amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)}
+		done := make(chan error, 1)
+		go func() {
+			conn, err := amqp.DialConfig(url, cfg)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer conn.Close()
+			ch, err := conn.Channel()
+			if err == nil {
+				ch.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+}
+
+// Mongo runs the ping command.
+func Mongo(uri string) Probe {
+	return Func(func(ctx context.Context) error {
+		c, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(2 * time.Second).
+			SetConnectTimeout(2 * time.Second))
+		if err != nil {
+			return err
+		}
+		defer c.Disconnect(context.Background())
+		return c.Ping(ctx, readpref.Primary())
+	})
+}
+
+var client = &http.Client{Transport: &http.Transport{
+	TLSClientConfig:   &tls.Config{},
+	DisableKeepAlives: true, // each check proves a fresh connection works
+}}
+
+// HTTP expects a 2xx or 3xx answer (or the listed statuses) from url.
+func HTTP(url string, ok ...int) Probe {
+	return Func(func(ctx context.Context) error {
+		_, err := get(ctx, url, ok...)
+		return err
+	})
+}
+
+func get(ctx context.Context, url string, ok ...int) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	good := resp.StatusCode < 400
+	if len(ok) > 0 {
+		good = false
+		for _, c := range ok {
+			good = good || resp.StatusCode == c
+		}
+	}
+	if !good {
+		return body, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return body, nil
+}
+
+// Elasticsearch asks GET /_cluster/health and wants green or yellow.
+func Elasticsearch(base string) Probe {
+	return Func(func(ctx context.Context) error {
+		body, err := get(ctx, base+"/_cluster/health")
+		if err != nil {
+			return err
+		}
+		var h struct{ Status string }
+		if err := json.Unmarshal(body, &h); err != nil {
+			return fmt.Errorf("read cluster health: %w", err)
+		}
+		if h.Status != "green" && h.Status != "yellow" {
+			return fmt.Errorf("cluster health is %q", h.Status)
+		}
+		return nil
+	})
+}
+
+// S3 lists a bucket (path style): the bucket exists and the server speaks S3.
+func S3(endpoint, bucket string) Probe {
+	return HTTP(endpoint + "/" + bucket + "?list-type=2&max-keys=1")
+}
+
+// All passes when every probe passes, checked in order.
+func All(ps ...Probe) Probe {
+	return Func(func(ctx context.Context) error {
+		for _, p := range ps {
+			if err := p.Check(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Policy says how to poll a probe until it passes.
+type Policy struct {
+	Interval time.Duration // between attempts (grows to 4x while failing)
+	Attempt  time.Duration // limit of one attempt
+}
+
+// DefaultPolicy suits local servers: they start in well under a second to a
+// few seconds, so poll fast and cap each attempt at 2 s.
+var DefaultPolicy = Policy{Interval: 50 * time.Millisecond, Attempt: 2 * time.Second}
+
+// Once runs one attempt bounded by the policy and reports its latency.
+func Once(ctx context.Context, p Probe, limit time.Duration) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := time.Now()
+	err := p.Check(ctx)
+	return time.Since(t), err
+}
+
+// Until polls p until it passes, ctx ends, or stop reports an error (the
+// process exited: no point waiting). It returns the last probe error on
+// failure so the caller can show what was observed.
+func Until(ctx context.Context, p Probe, pol Policy, stop func() error) error {
+	iv := pol.Interval
+	var last error
+	for {
+		_, err := Once(ctx, p, pol.Attempt)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if stop != nil {
+			if serr := stop(); serr != nil {
+				return serr
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last probe error: %v)", ctx.Err(), last)
+		case <-time.After(iv):
+		}
+		if iv < 4*pol.Interval {
+			iv += pol.Interval / 2
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mossdev/mossdev/stack/probe"
+)
+
+// Service is one component of the platform, as data. Package services builds
+// them; backends only read them.
+type Service struct {
+	// Name is the stable id used in flags, labels, JSON and env vars
+	// ("redis-0" → MOSSDEV_REDIS_0_URL).
+	Name string
+	// Kind groups instances of the same server ("redis" for redis-0..N).
+	Kind string
+	// Role is one line on what the component does in the Mossi platform.
+	Role string
+	// StandIn is non-empty when mossdev runs a compatible stand-in instead of
+	// the real server; every output shows it.
+	StandIn string
+	// Ports names the ports the service listens on; the first is the one
+	// apps use.
+	Ports []string
+	// Needs lists services that must be healthy before this one starts.
+	Needs []string
+	// StopSignal overrides SIGTERM where a server's SIGTERM is too polite
+	// (PostgreSQL's "smart" shutdown waits for clients).
+	StopSignal string
+	// Native describes the supervised process of the native backend.
+	Native func(e *Env) (NativeSpec, error)
+	// Probe returns the protocol-level readiness check, run through the path
+	// apps use (SQL through PgBouncer, AMQP through HAProxy, ...).
+	Probe func(e *Env) probe.Probe
+	// Setup runs after the first successful probe and before the service is
+	// reported healthy: one-time initialisation (roles, databases) or joining
+	// a cluster. It must be idempotent. wait blocks until another service of
+	// the stack is healthy (a cluster member waiting for its seed node).
+	Setup func(ctx context.Context, e *Env, wait func(name string) error) error
+	// URL is how an app reaches the service (exported as MOSSDEV_<NAME>_URL).
+	URL func(e *Env) string
+	// Extra returns more variables for `mossdev env` (credentials, buckets).
+	Extra func(e *Env) map[string]string
+}
+
+// EnvVar is the environment variable that carries the service's URL.
+func (s Service) EnvVar() string { return EnvName(s.Name, "URL") }
+
+// EnvName builds MOSSDEV_<SERVICE>_<SUFFIX> with dashes as underscores.
+func EnvName(service, suffix string) string {
+	n := strings.ToUpper(strings.ReplaceAll(service, "-", "_"))
+	return "MOSSDEV_" + n + "_" + suffix
+}
+
+// NativeSpec is a server run as a supervised OS process.
+type NativeSpec struct {
+	// Files are written (0600) before every start, so a config change takes
+	// effect on the next start. Keys are absolute paths.
+	Files map[string]string
+	// Prepare runs once, before the first start (initdb, install-db). A
+	// marker in the data dir records success; an interrupted prepare is
+	// wiped and redone.
+	Prepare []Command
+	// Run is the long-running server, in the foreground.
+	Run Command
+}
+
+// Command is one program invocation.
+type Command struct {
+	Path string
+	Args []string
+	Env  []string
+	Dir  string
+}
+
+// Env holds the facts of one running stack that service definitions need:
+// where things live, which ports were chosen, which secrets were generated.
+type Env struct {
+	Stack   string
+	Dir     string
+	Backend string
+	Ports   map[string]map[string]int
+	Secrets Secrets
+	Options Options
+	// Exe is the program that runs mossdev's own fakes in serve mode (the
+	// mossdev binary, or a test binary whose TestMain calls stacktest.Main).
+	Exe string
+}
+
+// Port returns the host port chosen for a service's named port.
+func (e *Env) Port(service, name string) int { return e.Ports[service][name] }
+
+// Addr is host:port on loopback for a service's named port.
+func (e *Env) Addr(service, name string) string {
+	return fmt.Sprintf("127.0.0.1:%d", e.Port(service, name))
+}
+
+// DataDir is where a service keeps state that survives restarts.
+func (e *Env) DataDir(service string) string { return filepath.Join(e.Dir, "data", service) }
+
+// RunDir holds a service's generated config, sockets and pid files.
+func (e *Env) RunDir(service string) string { return filepath.Join(e.Dir, "run", service) }
+
+// LogFile is the service's combined stdout/stderr.
+func (e *Env) LogFile(service string) string {
+	return filepath.Join(e.Dir, "logs", service+".log")
+}
+
+// Secrets are generated once per stack and kept in its state file (0600).
+type Secrets struct {
+	PostgresPassword string `json:"postgresPassword"` // superuser "postgres"
+	AppUser          string `json:"appUser"`          // the role apps use everywhere
+	AppPassword      string `json:"appPassword"`
+	MariaDBRoot      string `json:"mariadbRootPassword"`
+	RedisPassword    string `json:"redisPassword"`
+	ErlangCookie     string `json:"erlangCookie"`
+	S3AccessKey      string `json:"s3AccessKey"`
+	S3SecretKey      string `json:"s3SecretKey"`
+	StatsPassword    string `json:"statsPassword"` // HAProxy stats page
+}
+
+// Options shape the service set; they are fixed when a stack is created.
+type Options struct {
+	RedisShards int `json:"redisShards"`
+	RabbitNodes int `json:"rabbitNodes"`
+}
+
+// DefaultOptions is the full platform: 3 Redis shards, a 3-node RabbitMQ cluster.
+func DefaultOptions() Options { return Options{RedisShards: 3, RabbitNodes: 3} }
+
+// Validate checks option ranges.
+func (o Options) Validate() error {
+	if o.RedisShards < 1 || o.RedisShards > 16 {
+		return &Error{Op: "check options", Err: ErrBadInput,
+			Detail: fmt.Sprintf("--redis-shards is %d", o.RedisShards), Fix: "use a value from 1 to 16"}
+	}
+	if o.RabbitNodes < 1 || o.RabbitNodes > 5 {
+		return &Error{Op: "check options", Err: ErrBadInput,
+			Detail: fmt.Sprintf("--rabbitmq-nodes is %d", o.RabbitNodes), Fix: "use a value from 1 to 5 (3 is the platform's cluster)"}
+	}
+	return nil
+}
+
+// Exe returns the program that serves mossdev's fakes: this very binary.
+func exePath() string {
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
+}
+
+// Timings of one service during Up, for the startup timeline.
+type Timing struct {
+	Service string        `json:"service"`
+	Action  string        `json:"action"`
+	Queued  time.Duration `json:"queuedMs"`
+	Started time.Duration `json:"startedMs"`
+	Healthy time.Duration `json:"healthyMs"`
+}

@@ -1,0 +1,42 @@
+// Package cdn is the CDN in front of the image bucket (CloudFront's role):
+// clients fetch card images from the CDN, which caches them, so S3 sees
+// only misses. mossdev's CDN is a caching reverse proxy that answers with
+// CloudFront's `X-Cache: Hit/Miss from ...` header, honours ETag and
+// If-None-Match, can be purged (POST /_cdn/purge) and reports its hit ratio
+// (GET /_cdn/stats).
+package cdn
+
+import (
+	"fmt"
+
+	"github.com/mossdev/mossdev/fakes"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
+	"github.com/mossdev/mossdev/stack/services/s3"
+)
+
+// Name is the service id.
+const Name = "cdn"
+
+// StandIn names the emulation in every output.
+const StandIn = "mossdev CDN (caching proxy in CloudFront's role)"
+
+// Service describes the CDN.
+func Service() stack.Service {
+	return stack.Service{
+		Name: Name, Kind: Name, StandIn: StandIn,
+		Role:  "CDN in front of the image bucket (CloudFront's role): caches card images",
+		Ports: []string{"main"},
+		Needs: []string{s3.Name},
+		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+			env, err := fakes.ServeEnv(fakes.CDN, map[string]any{
+				"listen": e.Addr(Name, "main"), "origin": s3.Endpoint(e) + "/" + s3.Bucket})
+			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
+		},
+		Probe: func(e *stack.Env) probe.Probe { return probe.HTTP(URL(e) + "/_cdn/stats") },
+		URL:   URL,
+	}
+}
+
+// URL is the CDN's base; an image key K is at URL/K.
+func URL(e *stack.Env) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }

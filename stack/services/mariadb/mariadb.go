@@ -1,0 +1,94 @@
+// Package mariadb is the Mossi platform's hashtag search store. LIKE search
+// over 6 million hashtags on the main database was too slow, so the
+// deduplicated tags were copied into MariaDB. Two details make a faithful
+// copy: the character set must be utf8mb4 (MariaDB's "utf8" is 3 bytes and
+// rejects emoji such as 🌙), and InnoDB's 767-byte index key limit leaves 190
+// characters for a utf8mb4 varchar key. Case-sensitive search (#Love ≠ #love)
+// needs a binary collation on the tag column.
+package mariadb
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
+)
+
+// Name is the service id; DB the app database.
+const (
+	Name = "mariadb"
+	DB   = "mossi"
+)
+
+// Service describes MariaDB.
+func Service() stack.Service {
+	return stack.Service{
+		Name: Name, Kind: Name,
+		Role:   "hashtag search: 6M deduplicated hashtags, utf8mb4 for emoji, case-sensitive collation",
+		Ports:  []string{"main"},
+		Native: native,
+		Probe:  func(e *stack.Env) probe.Probe { return probe.MySQL(DSN(e)) },
+		URL: func(e *stack.Env) string {
+			return fmt.Sprintf("mysql://%s:%s@%s/%s", e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
+		},
+		Extra: func(e *stack.Env) map[string]string {
+			return map[string]string{stack.EnvName(Name, "DSN"): DSN(e)}
+		},
+	}
+}
+
+// DSN is the go-sql-driver/mysql form of the app connection.
+func DSN(e *stack.Env) string {
+	return fmt.Sprintf("%s:%s@tcp(%s)/%s?charset=utf8mb4&parseTime=true&allowAllFiles=false",
+		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
+}
+
+// InitSQL runs at every server start (--init-file): it sets the root
+// password, and creates the app database and user. Idempotent.
+func InitSQL(e *stack.Env) string {
+	q := func(s string) string { return strings.ReplaceAll(s, "'", "''") }
+	return strings.Join([]string{
+		fmt.Sprintf("ALTER USER IF EXISTS 'root'@'localhost' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
+		fmt.Sprintf("CREATE USER IF NOT EXISTS 'root'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
+		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;",
+		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;", DB),
+		fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.AppPassword)),
+		fmt.Sprintf("ALTER USER '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.AppPassword)),
+		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%';", DB, q(e.Secrets.AppUser)),
+		"FLUSH PRIVILEGES;",
+	}, "\n") + "\n"
+}
+
+// ServerArgs are the settings both backends give mariadbd.
+func ServerArgs() []string {
+	return []string{
+		"--character-set-server=utf8mb4",
+		"--collation-server=utf8mb4_unicode_ci",
+		"--skip-name-resolve",
+		"--local-infile=1", // the seed bulk-loads hashtags with LOAD DATA LOCAL INFILE
+		"--innodb-buffer-pool-size=256M",
+		"--innodb-flush-log-at-trx-commit=2",
+		"--max-connections=300",
+	}
+}
+
+func native(e *stack.Env) (stack.NativeSpec, error) {
+	data, run := filepath.Join(e.DataDir(Name), "db"), e.RunDir(Name)
+	initFile := filepath.Join(run, "init.sql")
+	return stack.NativeSpec{
+		Files: map[string]string{initFile: InitSQL(e)},
+		Prepare: []stack.Command{{Path: "mariadb-install-db", Args: []string{
+			"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
+			"--skip-test-db", "--skip-name-resolve"}}},
+		Run: stack.Command{Path: "mariadbd", Args: append([]string{"--no-defaults",
+			"--datadir=" + data,
+			"--bind-address=127.0.0.1",
+			fmt.Sprintf("--port=%d", e.Port(Name, "main")),
+			"--socket=" + filepath.Join(run, "mysqld.sock"),
+			"--pid-file=" + filepath.Join(run, "mysqld.pid"),
+			"--init-file=" + initFile,
+		}, ServerArgs()...)},
+	}, nil
+}

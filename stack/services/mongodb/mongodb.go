@@ -1,0 +1,52 @@
+// Package mongodb is the Mossi platform's log store: log-like data such as
+// who viewed which card. The unique view count stays in PostgreSQL; the
+// per-user view log went to MongoDB (3.0, WiredTiger) to take insert load
+// off the main database. Keep it simple: every index slows inserts.
+//
+// MongoDB has no Debian package and no image can be pulled here, so the
+// native backend runs FerretDB v1 (embedded in mossdev) as a stand-in: it
+// speaks the MongoDB wire protocol and keeps collections in PostgreSQL (its
+// own "ferretdb" database of the stack's cluster, reached directly, not
+// through PgBouncer). Not implemented by FerretDB v1: $lookup, $avg/$max,
+// transactions, change streams, text/2dsphere/TTL indexes.
+package mongodb
+
+import (
+	"fmt"
+
+	"github.com/mossdev/mossdev/fakes"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
+	"github.com/mossdev/mossdev/stack/services/postgres"
+)
+
+// Name is the service id; DB the database apps use.
+const (
+	Name = "mongodb"
+	DB   = "mossi"
+)
+
+// StandIn names the emulation in every output.
+const StandIn = "FerretDB 1.24 (stand-in for MongoDB)"
+
+// Service describes the view-log store.
+func Service() stack.Service {
+	return stack.Service{
+		Name: Name, Kind: Name, StandIn: StandIn,
+		Role:  "per-user card view logs (who viewed which card), kept off the main database",
+		Ports: []string{"main"},
+		Needs: []string{postgres.Name},
+		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+			env, err := fakes.ServeEnv(fakes.MongoDB, map[string]any{
+				"listen":        e.Addr(Name, "main"),
+				"postgresqlURL": postgres.SuperuserURL(e, postgres.FerretDBDB),
+			})
+			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
+		},
+		Probe: func(e *stack.Env) probe.Probe { return probe.Mongo(URL(e)) },
+		URL:   URL,
+	}
+}
+
+// URL is the MongoDB connection string.
+func URL(e *stack.Env) string { return fmt.Sprintf("mongodb://%s/%s", e.Addr(Name, "main"), DB) }

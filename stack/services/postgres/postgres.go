@@ -1,0 +1,142 @@
+// Package postgres is the Mossi platform's main database: nearly all service
+// data (users, cards, hashtag links, unique view counts) lives here. In 2016
+// it was PostgreSQL 9.4 with tuned autovacuum and kernel resources, its data
+// files warmed into the page cache with vmtouch at boot; mossdev runs the
+// PostgreSQL Debian ships (or postgres:16 in Docker) with the same ideas:
+// pg_prewarm is loaded for cache warm-up and autovacuum is tuned for a
+// write-heavy card table.
+//
+// Apps never connect here directly: PostgreSQL forks a process per
+// connection, so Mossi's apps went through PgBouncer. MOSSDEV_POSTGRES_URL is
+// therefore PgBouncer's address; MOSSDEV_POSTGRES_DIRECT_URL is for
+// migrations and admin work.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
+)
+
+// Name is the service id.
+const Name = "postgres"
+
+// Databases created at setup: the app's, and FerretDB's (the MongoDB
+// stand-in keeps its collections in PostgreSQL).
+const (
+	AppDB      = "mossi"
+	FerretDBDB = "ferretdb"
+)
+
+// Service describes PostgreSQL.
+func Service() stack.Service {
+	return stack.Service{
+		Name: Name, Kind: Name,
+		Role:       "main database: users, cards, hashtag links, unique view counts (apps reach it through PgBouncer)",
+		Ports:      []string{"main"},
+		StopSignal: "INT", // "fast" shutdown; SIGTERM's "smart" one waits for every client
+		Native:     native,
+		Probe:      func(e *stack.Env) probe.Probe { return probe.Postgres(SuperuserURL(e, "postgres")) },
+		Setup:      setup,
+		URL: func(e *stack.Env) string {
+			return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable",
+				e.Secrets.AppUser, e.Secrets.AppPassword, e.Port("pgbouncer", "main"), AppDB)
+		},
+		Extra: func(e *stack.Env) map[string]string {
+			return map[string]string{
+				stack.EnvName(Name, "DIRECT_URL"): DirectURL(e),
+			}
+		},
+	}
+}
+
+// DirectURL reaches PostgreSQL itself as the app role, bypassing PgBouncer.
+func DirectURL(e *stack.Env) string {
+	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable",
+		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), AppDB)
+}
+
+// SuperuserURL reaches a database as the superuser "postgres".
+func SuperuserURL(e *stack.Env, db string) string {
+	return fmt.Sprintf("postgres://postgres:%s@%s/%s?sslmode=disable",
+		e.Secrets.PostgresPassword, e.Addr(Name, "main"), db)
+}
+
+func native(e *stack.Env) (stack.NativeSpec, error) {
+	data, run := filepath.Join(e.DataDir(Name), "pgdata"), e.RunDir(Name)
+	pw := filepath.Join(run, "pwfile")
+	return stack.NativeSpec{
+		Files: map[string]string{pw: e.Secrets.PostgresPassword + "\n"},
+		Prepare: []stack.Command{{Path: "initdb", Args: []string{
+			"-D", data, "-U", "postgres", "--pwfile", pw, "--auth=scram-sha-256",
+			"-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"}}},
+		Run: stack.Command{Path: "postgres", Args: append([]string{"-D", data,
+			"-c", "listen_addresses=127.0.0.1",
+			"-c", fmt.Sprintf("port=%d", e.Port(Name, "main")),
+			"-c", "unix_socket_directories=" + run,
+		}, Settings()...)},
+	}, nil
+}
+
+// Settings are the server settings both backends pass on the command line.
+func Settings() []string {
+	return []string{
+		// Cache warm-up as vmtouch did for Mossi: pg_prewarm's function is used
+		// by the seed after loading; autoprewarm keeps the cache across restarts.
+		"-c", "shared_preload_libraries=pg_prewarm",
+		"-c", "max_connections=200",
+		// Autovacuum tuned for a card table that is updated constantly (view
+		// and like counts flushed by the write-behind workers).
+		"-c", "autovacuum_vacuum_scale_factor=0.05",
+		"-c", "autovacuum_analyze_scale_factor=0.02",
+		"-c", "autovacuum_naptime=10s",
+		// A development copy trades the last few ms of commits on an OS crash
+		// for bulk-load speed; the database itself stays crash-safe.
+		"-c", "synchronous_commit=off",
+		"-c", "max_wal_size=2GB",
+	}
+}
+
+// setup creates the app role and databases; safe to run on every start.
+func setup(ctx context.Context, e *stack.Env, _ func(string) error) error {
+	conn, err := pgx.Connect(ctx, SuperuserURL(e, "postgres"))
+	if err != nil {
+		return fmt.Errorf("connect as superuser: %w", err)
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", e.Secrets.AppUser).Scan(&exists); err != nil {
+		return err
+	}
+	pw := pgx.Identifier{e.Secrets.AppUser}.Sanitize()
+	if !exists {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", pw, e.Secrets.AppPassword)); err != nil {
+			return fmt.Errorf("create role: %w", err)
+		}
+	} else if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER ROLE %s LOGIN PASSWORD '%s'", pw, e.Secrets.AppPassword)); err != nil {
+		return fmt.Errorf("alter role: %w", err)
+	}
+	for _, db := range []string{AppDB, FerretDBDB} {
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", pgx.Identifier{db}.Sanitize(), pw)); err != nil {
+				return fmt.Errorf("create database %s: %w", db, err)
+			}
+		}
+	}
+	app, err := pgx.Connect(ctx, SuperuserURL(e, AppDB))
+	if err != nil {
+		return err
+	}
+	defer app.Close(context.Background())
+	if _, err := app.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_prewarm"); err != nil {
+		return fmt.Errorf("create extension pg_prewarm: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+// Package redis is the Mossi platform's main cache: several independent
+// Redis servers, sharded by the application (not Redis Cluster): the app
+// hashes a key to pick a server (seed/shard has the function), reads fall
+// back to the database on a miss, and writes go to Redis first and reach
+// PostgreSQL later through write-behind jobs on RabbitMQ. Because Redis
+// briefly holds data the database does not have yet, the shards keep an
+// append-only file.
+package redis
+
+import (
+	"fmt"
+
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
+)
+
+// Kind is the service kind; shards are named redis-0..redis-N-1.
+const Kind = "redis"
+
+// ShardName is the service id of shard i.
+func ShardName(i int) string { return fmt.Sprintf("redis-%d", i) }
+
+// Shards describes n shards.
+func Shards(n int) []stack.Service {
+	out := make([]stack.Service, n)
+	for i := range n {
+		name := ShardName(i)
+		out[i] = stack.Service{
+			Name: name, Kind: Kind,
+			Role:   fmt.Sprintf("cache shard %d of %d: the app picks the shard by hashing the key; write-behind keeps data here before PostgreSQL", i, n),
+			Ports:  []string{"main"},
+			Native: func(e *stack.Env) (stack.NativeSpec, error) { return native(e, name) },
+			Probe: func(e *stack.Env) probe.Probe {
+				return probe.Redis(e.Addr(name, "main"), e.Secrets.RedisPassword)
+			},
+			URL: func(e *stack.Env) string {
+				return fmt.Sprintf("redis://:%s@%s/0", e.Secrets.RedisPassword, e.Addr(name, "main"))
+			},
+		}
+	}
+	return out
+}
+
+// ServerArgs are the settings both backends give redis-server.
+func ServerArgs(password string) []string {
+	return []string{"--requirepass", password, "--appendonly", "yes", "--appendfsync", "everysec",
+		"--save", "", "--daemonize", "no"}
+}
+
+func native(e *stack.Env, name string) (stack.NativeSpec, error) {
+	return stack.NativeSpec{Run: stack.Command{Path: "redis-server", Args: append([]string{
+		"--bind", "127.0.0.1", "--port", fmt.Sprint(e.Port(name, "main")),
+		"--dir", e.DataDir(name),
+	}, ServerArgs(e.Secrets.RedisPassword)...)}}, nil
+}

@@ -1,0 +1,135 @@
+package stack
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// State is what a stack remembers between commands: it is written at the
+// first up and read by every later command. Ports and secrets stay stable
+// across restarts so a developer's config keeps working.
+type State struct {
+	Name    string                    `json:"name"`
+	Backend string                    `json:"backend"`
+	Created time.Time                 `json:"created"`
+	Options Options                   `json:"options"`
+	Ports   map[string]map[string]int `json:"ports"`
+	Secrets Secrets                   `json:"secrets"`
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+
+// CheckName validates a stack name (it becomes part of paths and labels).
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return &Error{Op: "check stack name", Err: ErrBadInput, Detail: fmt.Sprintf("%q", name),
+			Fix: "use lowercase letters, digits and dashes, starting with a letter (e.g. --name ci-1)"}
+	}
+	return nil
+}
+
+// DefaultRoot is where stacks live: $MOSSDEV_HOME, else /var/lib/mossdev for
+// root (the unprivileged server user must reach it, which /root forbids),
+// else $XDG_STATE_HOME/mossdev or ~/.local/state/mossdev.
+func DefaultRoot() string {
+	if h := os.Getenv("MOSSDEV_HOME"); h != "" {
+		return h
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/mossdev"
+	}
+	if x := os.Getenv("XDG_STATE_HOME"); x != "" {
+		return filepath.Join(x, "mossdev")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "mossdev-"+fmt.Sprint(os.Getuid()))
+	}
+	return filepath.Join(home, ".local", "state", "mossdev")
+}
+
+func statePath(dir string) string { return filepath.Join(dir, "state.json") }
+
+// LoadState reads a stack's state; ErrNoStack when it was never brought up.
+func LoadState(dir string) (*State, error) {
+	b, err := os.ReadFile(statePath(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoStack
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read stack state: %w", err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, &Error{Op: "read stack state", Err: ErrBadInput, Detail: fmt.Sprintf("%s: %v", statePath(dir), err),
+			Fix: "the file is damaged: run `mossdev down` to remove the stack and start afresh"}
+	}
+	return &st, nil
+}
+
+func saveState(dir string, st *State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(statePath(dir), b, 0o600)
+}
+
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, mode); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ListStacks returns the names of stacks under root that have state.
+func ListStacks(root string) []string {
+	ents, _ := os.ReadDir(root)
+	var names []string
+	for _, e := range ents {
+		if _, err := os.Stat(statePath(filepath.Join(root, e.Name()))); err == nil {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func newSecrets() Secrets {
+	return Secrets{
+		PostgresPassword: token(18),
+		AppUser:          "mossi",
+		AppPassword:      token(18),
+		MariaDBRoot:      token(18),
+		RedisPassword:    token(18),
+		ErlangCookie:     strings.ToUpper(token(24)),
+		S3AccessKey:      "MOSSDEV" + strings.ToUpper(token(9)),
+		S3SecretKey:      token(30),
+		StatsPassword:    token(12),
+	}
+}
+
+// token returns n random bytes as URL-safe text without characters that need
+// quoting in URLs, ini files or shell (base64 '-' and '_' are safe there).
+func token(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand: " + err.Error()) // the kernel's RNG does not fail
+	}
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return strings.NewReplacer("-", "x", "_", "y").Replace(s)
+}
