@@ -131,7 +131,7 @@ func (x *executor) bring(svc Service, st Step, tm *Timing) error {
 	}
 	tm.Healthy = time.Since(x.t0)
 	x.s.mark(svc.Name, "healthy", true)
-	x.emit(svc.Name, EventHealthy, fmt.Sprintf("%.2fs", (tm.Healthy - tm.Started).Seconds()))
+	x.emit(svc.Name, EventHealthy, fmt.Sprintf("%.2fs", (tm.Healthy-tm.Started).Seconds()))
 	return nil
 }
 

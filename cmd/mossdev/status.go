@@ -59,5 +59,7 @@ var errUnhealthy = &silentUnhealthy{}
 
 type silentUnhealthy struct{}
 
-func (*silentUnhealthy) Error() string        { return "unhealthy services" }
-func (*silentUnhealthy) Is(target error) bool { return target == errSilent || target == stack.ErrUnhealthy }
+func (*silentUnhealthy) Error() string { return "unhealthy services" }
+func (*silentUnhealthy) Is(target error) bool {
+	return target == errSilent || target == stack.ErrUnhealthy
+}
