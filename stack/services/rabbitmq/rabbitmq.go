@@ -14,6 +14,7 @@ package rabbitmq
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -168,4 +169,33 @@ func join(ctx context.Context, e *stack.Env, i int) error {
 // Members lists the running nodes of the cluster as node 1 sees them.
 func Members(ctx context.Context, e *stack.Env) (string, error) {
 	return ctl(ctx, e, 1, "cluster_status", "--formatter", "json")
+}
+
+// QueueMembers lists the nodes holding replicas of a quorum queue.
+func QueueMembers(ctx context.Context, e *stack.Env, queue string) ([]string, error) {
+	out, err := ctl(ctx, e, 1, "list_queues", "name", "members", "--formatter", "json", "--quiet")
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Name    string   `json:"name"`
+		Members []string `json:"members"`
+	}
+	if err := json.Unmarshal([]byte(jsonPart(out)), &rows); err != nil {
+		return nil, fmt.Errorf("read list_queues: %w", err)
+	}
+	for _, r := range rows {
+		if r.Name == queue {
+			return r.Members, nil
+		}
+	}
+	return nil, fmt.Errorf("queue %s not found", queue)
+}
+
+// jsonPart skips any banner rabbitmqctl prints before its JSON.
+func jsonPart(s string) string {
+	if i := strings.IndexAny(s, "[{"); i >= 0 {
+		return s[i:]
+	}
+	return s
 }

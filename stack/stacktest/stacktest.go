@@ -1,0 +1,222 @@
+// Package stacktest is mossdev's Go API for integration tests: TestMain
+// brings a stack of the Mossi platform up once per test package, tests get
+// the URLs, and the stack is removed when the tests end (or on Ctrl-C).
+//
+//	func TestMain(m *testing.M) { stacktest.Main(m) }
+//
+//	func TestCards(t *testing.T) {
+//		db, _ := pgx.Connect(t.Context(), stacktest.URL(t, "postgres")) // through PgBouncer
+//		...
+//	}
+//
+// When the stack cannot start (servers not installed, say) the tests are
+// skipped with the reason and the fix, unless CI=true or
+// MOSSDEV_REQUIRE_STACK=1, where the run fails instead: a CI job must never
+// count a missing server as a pass.
+package stacktest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mossdev/mossdev/fakes/serve"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/platform"
+)
+
+// Option configures Main.
+type Option func(*config)
+
+type config struct {
+	name    string
+	root    string
+	backend string
+	only    []string
+	opts    stack.Options
+	timeout time.Duration
+	keep    bool
+}
+
+// WithOnly starts only these services and what they need.
+func WithOnly(services ...string) Option { return func(c *config) { c.only = services } }
+
+// WithBackend picks the backend ("native").
+func WithBackend(name string) Option { return func(c *config) { c.backend = name } }
+
+// WithOptions sets the number of Redis shards and RabbitMQ nodes.
+func WithOptions(o stack.Options) Option { return func(c *config) { c.opts = o } }
+
+// WithTimeout bounds the start (default 3 minutes).
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithStack uses a named stack under root (created if needed) and leaves it
+// running afterwards, so repeated `go test` runs reuse a warm stack.
+func WithStack(name, root string) Option {
+	return func(c *config) { c.name, c.root, c.keep = name, root, true }
+}
+
+var current *stack.Stack
+
+// Main is for TestMain. It serves a fake when the test binary was started
+// as one (the stack re-executes the binary for S3, the CDN and the
+// stand-ins), otherwise brings the stack up, runs the tests and tears the
+// stack down. It calls os.Exit.
+func Main(m *testing.M, opts ...Option) {
+	if serve.IfAsked() {
+		os.Exit(0)
+	}
+	os.Exit(run(m, opts...))
+}
+
+// Required reports whether a stack that cannot start must fail the run.
+func Required() bool {
+	return os.Getenv("CI") == "true" || os.Getenv("MOSSDEV_REQUIRE_STACK") == "1"
+}
+
+func run(m *testing.M, opts ...Option) int {
+	cfg := &config{timeout: 3 * time.Minute}
+	for _, o := range opts {
+		o(cfg)
+	}
+	cleanRoot := ""
+	if cfg.root == "" {
+		// A fresh root per test binary. Not t.TempDir: its 0700 mode would
+		// lock out the unprivileged user servers run as under root.
+		dir, err := os.MkdirTemp("", "mossdev-test-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "stacktest:", err)
+			return 1
+		}
+		_ = os.Chmod(dir, 0o711)
+		cfg.root, cleanRoot = dir, dir
+	}
+	if cfg.name == "" {
+		cfg.name = "test"
+	}
+	s, err := platform.Open(stack.Config{Name: cfg.name, Root: cfg.root, Backend: cfg.backend,
+		Options: cfg.opts, Timeout: cfg.timeout})
+	if err != nil {
+		return fail(err)
+	}
+	current = s
+	teardown := func() {
+		if cfg.keep {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := s.Down(ctx, false); err != nil {
+			fmt.Fprintln(os.Stderr, "stacktest: down:", err)
+		}
+		if cleanRoot != "" {
+			_ = os.RemoveAll(cleanRoot)
+		}
+	}
+	// go test forwards Ctrl-C; without this the stack would outlive the run.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		if _, ok := <-sig; ok {
+			cancel()
+			teardown()
+			os.Exit(130)
+		}
+	}()
+	defer signal.Stop(sig)
+
+	t0 := time.Now()
+	if _, err := s.Up(ctx, cfg.only); err != nil {
+		teardown()
+		return fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "stacktest: stack %s up in %.1fs (%s)\n", cfg.name, time.Since(t0).Seconds(), s.Dir())
+	code := m.Run()
+	signal.Stop(sig)
+	teardown()
+	return code
+}
+
+func fail(err error) int {
+	msg := fmt.Sprintf("stacktest: the stack did not start: %v", err)
+	if h := stack.Hint(err); h != "" {
+		msg += "\n  fix: " + h
+	}
+	if t := stack.Tail(err); t != "" {
+		msg += "\n  log tail:\n    " + strings.ReplaceAll(t, "\n", "\n    ")
+	}
+	if Required() {
+		fmt.Fprintln(os.Stderr, msg+"\n  (CI=true or MOSSDEV_REQUIRE_STACK=1: failing instead of skipping)")
+		return 1
+	}
+	fmt.Fprintln(os.Stderr, msg+"\n  skipping this package's integration tests (set MOSSDEV_REQUIRE_STACK=1 to fail instead)")
+	return 0
+}
+
+// Stack returns the stack Main brought up; it fails the test outside Main.
+func Stack(t testing.TB) *stack.Stack {
+	t.Helper()
+	if current == nil {
+		t.Fatal("stacktest: no stack: call stacktest.Main(m) from TestMain")
+	}
+	return current
+}
+
+// URL returns the URL apps use for a service (PgBouncer's for postgres).
+func URL(t testing.TB, service string) string {
+	t.Helper()
+	u, err := Stack(t).URL(service)
+	if err != nil {
+		t.Fatalf("stacktest: %v", err)
+	}
+	return u
+}
+
+// Env returns the stack's runtime facts (ports, secrets, directories).
+func Env(t testing.TB) *stack.Env {
+	t.Helper()
+	e, err := Stack(t).Env()
+	if err != nil {
+		t.Fatalf("stacktest: %v", err)
+	}
+	return e
+}
+
+// Var returns one of the variables `mossdev env` prints.
+func Var(t testing.TB, name string) string {
+	t.Helper()
+	vars, err := Stack(t).Vars()
+	if err != nil {
+		t.Fatalf("stacktest: %v", err)
+	}
+	for _, v := range vars {
+		if v.Name == name {
+			return v.Value
+		}
+	}
+	t.Fatalf("stacktest: no variable %s", name)
+	return ""
+}
+
+// Eventually retries fn every 50 ms until it returns nil or timeout passes,
+// then fails the test with fn's last error. Use it instead of sleeps.
+func Eventually(t testing.TB, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = fn(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not true within %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
