@@ -24,7 +24,9 @@ import (
 	"github.com/mossdev/mossdev/stack/stacktest"
 )
 
-func TestMain(m *testing.M) { stacktest.Main(m, stacktest.WithOnly("pgbouncer", "mariadb", "redis-0", "redis-1", "redis-2", "haproxy")) }
+func TestMain(m *testing.M) {
+	stacktest.Main(m, stacktest.WithOnly("pgbouncer", "mariadb", "redis-0", "redis-1", "redis-2", "haproxy"))
+}
 
 // pgxConn connects with the exec query mode, which works through
 // PgBouncer's transaction pooling (no named prepared statements).
