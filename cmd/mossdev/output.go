@@ -96,6 +96,9 @@ func timeline(w io.Writer, rep *stack.Report) {
 	}
 	fmt.Fprintf(w, "\nstartup timeline (%.2fs):\n", total.Seconds())
 	for _, t := range rep.Timeline {
+		if t.Healthy == 0 {
+			continue // failed: the error says why
+		}
 		a, b := col(t.Queued), col(t.Healthy)
 		if b <= a {
 			b = a + 1

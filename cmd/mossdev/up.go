@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -106,7 +107,7 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 		}
 		return upErr
 	}
-	if o.quiet {
+	if o.quiet || errors.Is(upErr, context.Canceled) {
 		return upErr
 	}
 	if upErr == nil && rep.Started == 0 {
