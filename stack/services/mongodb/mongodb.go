@@ -15,6 +15,7 @@ import (
 	"fmt"
 
 	"github.com/mossdev/mossdev/fakes"
+	fakemongo "github.com/mossdev/mossdev/fakes/mongodb"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/probe"
 	"github.com/mossdev/mossdev/stack/services/postgres"
@@ -27,7 +28,7 @@ const (
 )
 
 // StandIn names the emulation in every output.
-const StandIn = "FerretDB 1.24 (stand-in for MongoDB)"
+const StandIn = fakemongo.StandIn
 
 // Service describes the view-log store.
 func Service() stack.Service {

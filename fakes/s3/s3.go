@@ -1,0 +1,180 @@
+// Package s3 runs mossdev's stand-in for Amazon S3: the bucket that holds
+// Mossi's card images.
+//
+// In production every card is a short text drawn over an image, and the
+// images (hundreds of millions of them, hundreds of terabytes) live in an S3
+// bucket. Clients never read the bucket directly: CloudFront sits in front of
+// it (see package fakes/cdn), and the app only writes to the bucket and hands
+// out CDN URLs. Locally, this package serves the S3 REST API with gofakes3 so
+// that the seed can upload images with the ordinary AWS SDK and the CDN
+// stand-in has a real origin to pull from.
+//
+// What a developer should know:
+//   - Addressing is path-style only: http://127.0.0.1:PORT/BUCKET/KEY. Set
+//     UsePathStyle in aws-sdk-go-v2 (or s3ForcePathStyle in older SDKs).
+//   - There is no authentication. Any access key and secret are accepted, and
+//     so are unsigned requests; presigned URLs work because their signature
+//     is never checked. Do not use this to test IAM or bucket policies.
+//   - Data persists in one bbolt file under Config.Dir (StoreFile), so
+//     uploaded images survive a restart of the stand-in; deleting the file
+//     resets every bucket. Only one process can hold the store at a time.
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
+	bolt "go.etcd.io/bbolt"
+)
+
+// StoreFile is the name of the bbolt database that holds every bucket,
+// inside Config.Dir.
+const StoreFile = "s3.bolt"
+
+// Config describes one S3 stand-in.
+type Config struct {
+	// Listen is the TCP address to serve on, e.g. "127.0.0.1:9000".
+	Listen string `json:"listen"`
+	// Dir holds the bucket store; it is created if missing.
+	Dir string `json:"dir"`
+	// Buckets are created at start when they do not exist yet, so a restart
+	// on the same Dir keeps their contents.
+	Buckets []string `json:"buckets"`
+}
+
+// Server is an S3 API handler over a persistent bucket store. Close it to
+// release the store's file lock.
+type Server struct {
+	handler http.Handler
+	db      *bolt.DB
+}
+
+// lockTimeout bounds the wait for bbolt's exclusive file lock. Without it a
+// second stand-in started on the same Dir would hang forever instead of
+// saying that the store is busy.
+const lockTimeout = 2 * time.Second
+
+// New opens (or creates) the bucket store under cfg.Dir and makes sure every
+// bucket in cfg.Buckets exists.
+//
+// The store is gofakes3's bbolt backend rather than its afero (plain files)
+// backend: afero ignores MaxKeys and returns every key in one
+// ListObjectsV2 page, so code that pages through the card images would pass
+// locally and break against real S3, which never returns more than 1,000
+// keys per page. bbolt pages like S3 does (so does the in-memory backend,
+// which forgets everything at exit), at the price of slower puts (about 2x
+// afero for 1 MiB objects: one fsync per put), which is irrelevant at seed
+// sizes. bbolt reads and writes whole objects in memory, which is fine for
+// card images and wrong for multi-gigabyte objects.
+func New(cfg Config) (*Server, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("open bucket store: no directory given (set dir)")
+	}
+	for _, name := range cfg.Buckets {
+		if err := gofakes3.ValidateBucketName(name); err != nil {
+			return nil, fmt.Errorf("check bucket name %q: %w", name, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create bucket store directory: %w", err)
+	}
+	path := filepath.Join(cfg.Dir, StoreFile)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("open bucket store %s: locked by another process (is another mossdev s3 running on this directory?): %w", path, err)
+		}
+		return nil, fmt.Errorf("open bucket store %s: %w", path, err)
+	}
+	backend := s3bolt.New(db)
+	for _, name := range cfg.Buckets {
+		if err := ensureBucket(backend, name); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	faker := gofakes3.New(backend)
+	return &Server{handler: faker.Server(), db: db}, nil
+}
+
+func ensureBucket(backend gofakes3.Backend, name string) error {
+	exists, err := backend.BucketExists(name)
+	if err != nil {
+		return fmt.Errorf("look up bucket %q: %w", name, err)
+	}
+	if exists {
+		return nil
+	}
+	if err := backend.CreateBucket(name); err != nil {
+		return fmt.Errorf("create bucket %q: %w", name, err)
+	}
+	return nil
+}
+
+// ServeHTTP serves the S3 REST API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Close closes the bucket store. Requests served after Close fail.
+func (s *Server) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close bucket store: %w", err)
+	}
+	return nil
+}
+
+// Run serves the S3 API on cfg.Listen until ctx is done, then shuts down
+// and closes the store. It returns nil after a clean shutdown.
+func Run(ctx context.Context, cfg Config) error {
+	srv, err := New(cfg)
+	if err != nil {
+		return fmt.Errorf("run s3: %w", err)
+	}
+	serveErr := serve(ctx, cfg.Listen, srv)
+	closeErr := srv.Close()
+	if serveErr != nil {
+		return fmt.Errorf("run s3: %w", serveErr)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("run s3: %w", closeErr)
+	}
+	return nil
+}
+
+// shutdownTimeout bounds how long in-flight uploads may take to finish once
+// the stack is going down.
+const shutdownTimeout = 5 * time.Second
+
+func serve(ctx context.Context, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		// Uploads still running after the grace period are cut off; the
+		// bbolt transaction they were in never commits, so the store stays
+		// consistent.
+		_ = hs.Close()
+	}
+	<-done
+	return nil
+}
