@@ -46,6 +46,15 @@ type Service struct {
 	URL func(e *Env) string
 	// Extra returns more variables for `mossdev env` (credentials, buckets).
 	Extra func(e *Env) map[string]string
+	// Counters reads live figures from the service itself (pools, queue
+	// depths, keys, documents) for the terminal UI. Optional.
+	Counters func(ctx context.Context, e *Env) ([]Counter, error)
+}
+
+// Counter is one live figure read from a service.
+type Counter struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // EnvVar is the environment variable that carries the service's URL.

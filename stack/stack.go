@@ -444,6 +444,22 @@ func (s *Stack) Start(ctx context.Context, name string) (*Report, error) {
 	return s.Up(ctx, []string{name})
 }
 
+// Counters reads a service's live figures; nil when it has none.
+func (s *Stack) Counters(ctx context.Context, name string) ([]Counter, error) {
+	sv, err := s.Service(name)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.Env()
+	if err != nil {
+		return nil, err
+	}
+	if sv.Counters == nil {
+		return nil, nil
+	}
+	return sv.Counters(ctx, e)
+}
+
 // Logs opens a service's log.
 func (s *Stack) Logs(ctx context.Context, name string, follow bool) (io.ReadCloser, error) {
 	if _, err := s.Service(name); err != nil {

@@ -25,7 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	stacktest.Main(m, stacktest.WithOnly("pgbouncer", "mariadb", "redis-0", "redis-1", "redis-2", "haproxy"))
+	stacktest.Main(m, stacktest.WithOnly("pgbouncer", "mariadb", "mongodb", "redis-0", "redis-1", "redis-2", "haproxy", "cdn"))
 }
 
 // pgxConn connects with the exec query mode, which works through
