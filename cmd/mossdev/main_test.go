@@ -59,10 +59,9 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("exits: bad code %q", args[0])
 	}
-	for _, kv := range []string{"MOSSDEV_HOME", "MOSSDEV_STACK"} {
-		os.Setenv(kv, ts.Getenv(kv))
-	}
-	got := run(args[1:], ts.Stdout(), ts.Stderr())
+	// In-process, and scripts run in parallel: pass the script's stack root
+	// as a flag rather than through the process-wide environment.
+	got := run(append([]string{"--home", ts.Getenv("MOSSDEV_HOME")}, args[1:]...), ts.Stdout(), ts.Stderr())
 	if (got == want) == neg {
 		ts.Fatalf("mossdev %v exited %d, want %d", args[1:], got, want)
 	}

@@ -276,18 +276,53 @@ func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
 	case "QUIT":
 		sig = syscall.SIGQUIT
 	}
-	procs := b.labelled(svc.Name)
-	if pid := b.pidFiles()[svc.Name]; pid > 0 {
-		procs = append(procs, pid)
+	find := func() []int {
+		// epmd carries the label of the node that happened to start it, but
+		// every Erlang node of the stack is registered with it: stopping one
+		// node must not take the others' name service down. Remove kills it.
+		var procs []int
+		for _, p := range b.labelled(svc.Name) {
+			if comm(p) != "epmd" {
+				procs = append(procs, p)
+			}
+		}
+		if pid := b.pidFiles()[svc.Name]; pid > 0 {
+			procs = append(procs, pid)
+		}
+		return procs
 	}
-	b.terminate(procs, sig)
+	b.terminate(find, sig)
+	// The last Erlang node of the stack is gone: its shared epmd goes too.
+	erlang := false
+	var epmd []int
+	for _, p := range b.labelled("") {
+		switch comm(p) {
+		case "beam.smp":
+			erlang = true
+		case "epmd":
+			epmd = append(epmd, p)
+		}
+	}
+	if !erlang && len(epmd) > 0 {
+		b.terminate(func() []int {
+			var left []int
+			for _, p := range epmd {
+				if alive(p) {
+					left = append(left, p)
+				}
+			}
+			return left
+		}, syscall.SIGTERM)
+	}
 	_ = os.Remove(filepath.Join(b.dir, "run", svc.Name+".pid"))
 	return nil
 }
 
 // terminate sends sig to each process's group, waits for all to be gone,
-// then SIGKILLs what is left.
-func (b *Backend) terminate(pids []int, sig syscall.Signal) {
+// then SIGKILLs what is left. find is called again after the kill: a server
+// still booting may have spawned helpers (in their own session) meanwhile.
+func (b *Backend) terminate(find func() []int, sig syscall.Signal) {
+	pids := find()
 	if len(pids) == 0 {
 		return
 	}
@@ -304,13 +339,21 @@ func (b *Backend) terminate(pids []int, sig syscall.Signal) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	for _, p := range pids {
-		_ = syscall.Kill(-p, syscall.SIGKILL)
-		_ = syscall.Kill(p, syscall.SIGKILL)
+	for round := 0; round < 5 && len(pids) > 0; round++ {
+		for _, p := range pids {
+			_ = syscall.Kill(-p, syscall.SIGKILL)
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		for i := 0; i < 40 && anyAlive(pids); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		pids = find()
 	}
-	for i := 0; i < 40 && anyAlive(pids); i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
+}
+
+func comm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
 }
 
 func anyAlive(pids []int) bool {
@@ -503,13 +546,15 @@ func (r *follower) Close() error { return r.f.Close() }
 // Remove stops every labelled process of the stack (whatever started it)
 // and deletes runtime files; without keepData the caller deletes the rest.
 func (b *Backend) Remove(ctx context.Context, keepData bool) error {
-	procs := b.labelled("")
-	for _, pid := range b.pidFiles() {
-		if pid > 0 {
-			procs = append(procs, pid)
+	b.terminate(func() []int {
+		procs := b.labelled("")
+		for _, pid := range b.pidFiles() {
+			if pid > 0 {
+				procs = append(procs, pid)
+			}
 		}
-	}
-	b.terminate(procs, syscall.SIGTERM)
+		return procs
+	}, syscall.SIGTERM)
 	if left := b.labelled(""); len(left) > 0 {
 		return fmt.Errorf("processes still running after SIGKILL: %v", left)
 	}

@@ -136,6 +136,10 @@ func TestDownLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := s.Dir()
+	deadline := time.Now().Add(5 * time.Second)
+	for labelled(dir) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // the shell forks after the probe passed
+	}
 	if n := labelled(dir); n < 2 {
 		t.Fatalf("%d labelled processes before down, want 2", n)
 	}
