@@ -29,12 +29,15 @@ The same variables are in the stack's env file (mode 0600), written at up.`,
 			if err != nil {
 				return err
 			}
+			notes := standInNotes(s.Services())
 			switch format {
 			case "shell":
+				fmt.Fprint(g.stdout, notes)
 				for _, v := range vars {
 					fmt.Fprintf(g.stdout, "export %s=%s\n", v.Name, shellQuote(v.Value))
 				}
 			case "dotenv":
+				fmt.Fprint(g.stdout, notes)
 				for _, v := range vars {
 					fmt.Fprintf(g.stdout, "%s=%s\n", v.Name, v.Value)
 				}
@@ -53,6 +56,18 @@ The same variables are in the stack's env file (mode 0600), written at up.`,
 	}
 	c.Flags().StringVar(&format, "format", "shell", "shell (export lines for eval), dotenv, or json")
 	return c
+}
+
+// standInNotes are comment lines naming the stand-ins, so whoever reads the
+// variables knows which services are not the real server.
+func standInNotes(svcs []stack.Service) string {
+	var b strings.Builder
+	for _, sv := range svcs {
+		if sv.StandIn != "" {
+			fmt.Fprintf(&b, "# %s: %s\n", sv.Name, sv.StandIn)
+		}
+	}
+	return b.String()
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
