@@ -7,6 +7,7 @@ import (
 
 	"github.com/mossdev/mossdev/fakes"
 	"github.com/mossdev/mossdev/fakes/cdn"
+	"github.com/mossdev/mossdev/fakes/elasticsearch"
 	"github.com/mossdev/mossdev/fakes/mongodb"
 	"github.com/mossdev/mossdev/fakes/s3"
 )
@@ -15,6 +16,7 @@ func init() {
 	register(fakes.S3, s3.Run)
 	register(fakes.CDN, cdn.Run)
 	register(fakes.MongoDB, mongodb.Run)
+	register(fakes.Elasticsearch, elasticsearch.Run)
 }
 
 // register adds a fake whose config decodes from JSON into C.

@@ -24,9 +24,7 @@ import (
 	"github.com/mossdev/mossdev/stack/stacktest"
 )
 
-func TestMain(m *testing.M) {
-	stacktest.Main(m, stacktest.WithOnly("pgbouncer", "mariadb", "mongodb", "redis-0", "redis-1", "redis-2", "haproxy", "cdn"))
-}
+func TestMain(m *testing.M) { stacktest.Main(m) }
 
 // pgxConn connects with the exec query mode, which works through
 // PgBouncer's transaction pooling (no named prepared statements).
