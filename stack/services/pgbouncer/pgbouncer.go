@@ -70,6 +70,10 @@ stats_users = %s
 ; drivers such as psycopg2 and JDBC send these; PgBouncer would refuse them
 ignore_startup_parameters = extra_float_digits,search_path,options
 server_reset_query = DISCARD ALL
+; after a fault (PostgreSQL stopped and started again) reconnect within a second,
+; not after the default 15 s
+server_login_retry = 1
+
 `, e.Stack, postgres.AppDB, pgHost, pgPort, postgres.AppDB, pgHost, pgPort,
 		listen, port, runDir, authFile, e.Secrets.AppUser)
 }
