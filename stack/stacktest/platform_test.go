@@ -271,6 +271,7 @@ func TestStopIsStoppedAndDependentsUnhealthy(t *testing.T) {
 		if _, err := s.Start(context.Background(), "postgres"); err != nil {
 			t.Errorf("restart postgres: %v", err)
 		}
+		allHealthy(t, s) // PgBouncer and FerretDB reconnect on their own
 	})
 	sts, err := s.Status(t.Context(), time.Second)
 	if err != nil {
@@ -293,6 +294,24 @@ func TestUpTwiceChangesNothing(t *testing.T) {
 	if rep.Started != 0 || rep.Kept != len(s.Services()) {
 		t.Fatalf("second up started %d and kept %d of %d\n%s", rep.Started, rep.Kept, len(s.Services()), rep.Plan)
 	}
+}
+
+// allHealthy waits until every service answers: tests leave the shared
+// stack as they found it.
+func allHealthy(t *testing.T, s *stack.Stack) {
+	t.Helper()
+	stacktest.Eventually(t, 20*time.Second, func() error {
+		sts, err := s.Status(context.Background(), time.Second)
+		if err != nil {
+			return err
+		}
+		for _, st := range sts {
+			if st.State != stack.StateHealthy {
+				return fmt.Errorf("%s is %s: %s", st.Name, st.State, st.Error)
+			}
+		}
+		return nil
+	})
 }
 
 func pidOf(t *testing.T, s *stack.Stack, name string) int {
