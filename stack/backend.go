@@ -39,3 +39,11 @@ type Observed struct {
 	CPUPercent float64 `json:"cpuPercent,omitempty"`
 	MemBytes   uint64  `json:"memBytes,omitempty"`
 }
+
+// Execer is a Backend that can run a program where a service runs, so a
+// service's setup has one code path on every backend (RabbitMQ's
+// rabbitmqctl join). Stack fills Env.Exec from it; without it Env.Exec is
+// nil and setups that need it fail with a clear error.
+type Execer interface {
+	Exec(ctx context.Context, svc Service, env *Env, args ...string) (string, error)
+}

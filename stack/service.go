@@ -34,6 +34,8 @@ type Service struct {
 	StopSignal string
 	// Native describes the supervised process of the native backend.
 	Native func(e *Env) (NativeSpec, error)
+	// Docker describes the container of the docker backend.
+	Docker func(e *Env) (DockerSpec, error)
 	// Probe returns the protocol-level readiness check, run through the path
 	// apps use (SQL through PgBouncer, AMQP through HAProxy, ...).
 	Probe func(e *Env) probe.Probe
@@ -99,6 +101,11 @@ type Env struct {
 	// Exe is the program that runs mossdev's own fakes in serve mode (the
 	// mossdev binary, or a test binary whose TestMain calls stacktest.Main).
 	Exe string
+	// Exec runs a program where a service runs (docker exec in its
+	// container; on native, a local process with the service's environment
+	// and user) and returns its combined output. Nil when the backend
+	// cannot (see Execer).
+	Exec func(ctx context.Context, service string, args ...string) (string, error)
 }
 
 // Port returns the host port chosen for a service's named port.

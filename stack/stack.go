@@ -132,8 +132,18 @@ func (s *Stack) Env() (*Env, error) {
 	if s.state == nil {
 		return nil, s.noStack()
 	}
-	return &Env{Stack: s.cfg.Name, Dir: s.dir, Backend: s.backend.Name(), Ports: s.state.Ports,
-		Secrets: s.state.Secrets, Options: s.state.Options, Exe: s.cfg.Exe}, nil
+	e := &Env{Stack: s.cfg.Name, Dir: s.dir, Backend: s.backend.Name(), Ports: s.state.Ports,
+		Secrets: s.state.Secrets, Options: s.state.Options, Exe: s.cfg.Exe}
+	if x, ok := s.backend.(Execer); ok {
+		e.Exec = func(ctx context.Context, service string, args ...string) (string, error) {
+			sv, err := s.Service(service)
+			if err != nil {
+				return "", err
+			}
+			return x.Exec(ctx, sv, e, args...)
+		}
+	}
+	return e, nil
 }
 
 func (s *Stack) noStack() error {

@@ -18,7 +18,7 @@ func newBench(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure mossdev itself (figures and ratios against a baseline in the same run)",
 	}
-	c.AddCommand(newBenchUp(g))
+	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g))
 	return c
 }
 

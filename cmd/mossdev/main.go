@@ -146,7 +146,8 @@ Typical use:
 	}
 	root.PersistentFlags().StringVar(&g.name, "name", def, "stack name, so several stacks run side by side (env MOSSDEV_STACK)")
 	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
-	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g))
+	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), withUIBench(newBench(g), g), newSeed(g), newUI(g), newExport(g))
+	root.AddCommand(newVerify(g), newReset(g))
 	return root
 }
 

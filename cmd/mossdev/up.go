@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/platform"
 	"github.com/spf13/cobra"
 )
 
@@ -21,6 +22,9 @@ type upOptions struct {
 	redisShards int
 	rabbitNodes int
 	ports       []string
+	noTUI       bool
+	seed        seedOptions // mossdev seed's dataset flags (seed.go)
+	noSeed      bool
 }
 
 func newUp(g *globals) *cobra.Command {
@@ -46,7 +50,7 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
 		RunE: func(c *cobra.Command, _ []string) error { return runUp(c.Context(), g, o) },
 	}
 	f := c.Flags()
-	f.StringVar(&o.backend, "backend", "", "where services run: native (Debian server binaries as supervised processes); default native, or the stack's existing backend")
+	f.StringVar(&o.backend, "backend", "auto", "where services run: docker (official images in containers), native (Debian server binaries as supervised processes), or auto: docker when an engine answers and every image is present or pullable, else native (says why); an existing stack keeps its own")
 	f.StringSliceVar(&o.only, "only", nil, "start only these services (comma-separated) and what they need")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, progress as JSON lines on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors")
@@ -54,6 +58,9 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
 	f.IntVar(&o.redisShards, "redis-shards", 3, "number of Redis cache shards (fixed when the stack is created)")
 	f.IntVar(&o.rabbitNodes, "rabbitmq-nodes", 3, "RabbitMQ cluster nodes; 1 for a light stack (fixed when the stack is created)")
 	f.StringArrayVar(&o.ports, "port", nil, "fixed host port: SERVICE=PORT or SERVICE:PORTNAME=PORT (repeatable)")
+	f.BoolVar(&o.noTUI, "no-tui", false, "on a terminal, print the summary and return instead of ending in the UI")
+	addSeedFlags(c, &o.seed)
+	f.BoolVar(&o.noSeed, "no-seed", false, "do not seed after the stack is up (see mossdev seed)")
 	return c
 }
 
@@ -83,6 +90,20 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	case o.json:
 		sink = &jsonSink{enc: jsonEncoder(g.stderr)}
 	}
+	if o.backend == "auto" {
+		o.backend = ""
+		if platform.Existing(g.name, g.home) == "" {
+			var why string
+			o.backend, why = platform.Choose(ctx, stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes})
+			switch {
+			case o.quiet:
+			case o.json:
+				sink.Event(stack.Event{Time: time.Now(), Kind: "backend", Message: why})
+			default:
+				fmt.Fprintln(g.stderr, why)
+			}
+		}
+	}
 	s, err := g.open(stack.Config{Backend: o.backend, Sink: sink, Timeout: o.timeout, Ports: ports,
 		Options: stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
 	if err != nil {
@@ -91,6 +112,9 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	rep, upErr := s.Up(ctx, o.only)
 	if upErr != nil && rep == nil {
 		return upErr
+	}
+	if upErr == nil {
+		upErr = o.seedAfterUp(ctx, g, s)
 	}
 	sts, _ := s.Status(context.Background(), 2*time.Second)
 	if o.json {
@@ -112,7 +136,7 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	}
 	if upErr == nil && rep.Started == 0 {
 		fmt.Fprintf(g.stdout, "stack %s: nothing to do, all %d services already healthy\n", s.Name(), rep.Kept)
-		return nil
+		return o.thenUI(ctx, g, s)
 	}
 	fmt.Fprintf(g.stdout, "\nstack %s (%s backend, %s)\n", s.Name(), s.Backend(), s.Dir())
 	statusTable(g.stdout, filterStatus(sts, rep))
@@ -123,7 +147,19 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	} else {
 		fmt.Fprintf(g.stdout, "\nservices already up stay up for inspection: `mossdev status`, `mossdev logs SERVICE`; `mossdev down` removes all\n")
 	}
-	return upErr
+	if upErr != nil {
+		return upErr
+	}
+	return o.thenUI(ctx, g, s)
+}
+
+// thenUI ends a successful up in the terminal UI on a terminal, unless
+// --no-tui; elsewhere the summary above is all.
+func (o *upOptions) thenUI(ctx context.Context, g *globals, s *stack.Stack) error {
+	if o.noTUI || !isTerminal(g.stdout) {
+		return nil
+	}
+	return runUI(ctx, g, s)
 }
 
 // filterStatus keeps the services the report is about (--only).

@@ -241,6 +241,44 @@ func (b *Backend) command(ctx context.Context, c stack.Command, svc stack.Servic
 	return cmd, nil
 }
 
+var _ stack.Execer = (*Backend)(nil)
+
+// Exec runs a program in a service's context, as docker exec does in a
+// container: with the environment and user its server runs with (the
+// NativeSpec's Run.Env, HOME = its run dir), labelled with the stack so
+// anything it leaves behind is found by down. RabbitMQ's setup runs
+// rabbitmqctl through it. The combined output is returned; a non-zero exit
+// is an error.
+func (b *Backend) Exec(ctx context.Context, svc stack.Service, env *stack.Env, args ...string) (string, error) {
+	if len(args) == 0 {
+		return "", errors.New("exec: no program given")
+	}
+	if svc.Native == nil {
+		return "", fmt.Errorf("service %s has no native form", svc.Name)
+	}
+	spec, err := svc.Native(env)
+	if err != nil {
+		return "", err
+	}
+	cr := cred{}
+	if spec.Run.Path != env.Exe {
+		if cr, err = runCred(); err != nil {
+			return "", err
+		}
+	}
+	cmd, err := b.command(ctx, stack.Command{Path: args[0], Args: args[1:], Env: spec.Run.Env}, svc, env, cr, nil)
+	if err != nil {
+		return "", err
+	}
+	cmd.SysProcAttr.Setpgid = false // dies with ctx, like any child
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s: %w", filepath.Base(args[0]), err)
+	}
+	return out.String(), nil
+}
+
 // Look finds a server binary on PATH or where Debian installs servers
 // outside PATH (PostgreSQL's versioned bin dir, /usr/sbin, /usr/lib/rabbitmq).
 func Look(name string) (string, error) {
@@ -417,11 +455,12 @@ func (b *Backend) labelled(service string) []int {
 // used here: Redis rewrites its process title over its environment.
 func (b *Backend) Observe(ctx context.Context) (map[string]stack.Observed, error) {
 	out := map[string]stack.Observed{}
+	kids := childrenMap()
 	for name, pid := range b.pidFiles() {
 		o := stack.Observed{Name: name, PID: pid}
 		if pid > 0 {
 			o.Running = true
-			b.usage(&o)
+			b.usage(&o, kids)
 		}
 		out[name] = o
 	}
@@ -471,9 +510,39 @@ func startTime(pid int) uint64 {
 	return v
 }
 
+// childrenMap maps each pid to its children, read once per observation:
+// gopsutil's Children() re-reads every /proc/*/stat per call, which made one
+// Status cost half a second of CPU with a full stack.
+func childrenMap() map[int32][]int32 {
+	ents, _ := os.ReadDir("/proc")
+	out := map[int32][]int32{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		out[int32(ppid)] = append(out[int32(ppid)], int32(pid))
+	}
+	return out
+}
+
 // usage fills CPU (since the last observation) and resident memory of the
 // process and its children.
-func (b *Backend) usage(o *stack.Observed) {
+func (b *Backend) usage(o *stack.Observed, kids map[int32][]int32) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, ok := b.procs[int32(o.PID)]
@@ -497,9 +566,10 @@ func (b *Backend) usage(o *stack.Observed) {
 		if depth > 3 {
 			return
 		}
-		kids, _ := p.Children()
-		for _, k := range kids {
-			walk(k, depth+1)
+		for _, k := range kids[p.Pid] {
+			if kp, err := process.NewProcess(k); err == nil {
+				walk(kp, depth+1)
+			}
 		}
 	}
 	walk(p, 0)

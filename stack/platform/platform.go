@@ -4,29 +4,121 @@
 package platform
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
+	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/docker"
 	"github.com/mossdev/mossdev/stack/native"
 	"github.com/mossdev/mossdev/stack/services"
 )
 
-// Backends lists the backend names Open accepts.
-var Backends = []string{"native"}
+// Backends lists the backend names Open accepts. "auto" is docker when the
+// engine answers and every image is present or pullable, else native.
+var Backends = []string{"auto", "native", "docker"}
 
-// Open opens (without starting) the named stack of the Mossi platform.
+// Open opens (without starting) the named stack of the Mossi platform. An
+// existing stack keeps the backend it was created with; "auto" chooses one
+// for a new stack (see Choose).
 func Open(cfg stack.Config) (*stack.Stack, error) {
-	cfg.Services = services.Platform
+	backend, dir := resolve(cfg)
+	if cfg.Backend == "auto" {
+		cfg.Backend = backend
+	}
+	cfg.Services = func(o stack.Options) []stack.Service {
+		svcs := services.Platform(o)
+		if backend == "docker" {
+			docker.Adapt(context.Background(), dir, svcs)
+		}
+		return svcs
+	}
 	cfg.NewBackend = newBackend
 	return stack.Open(cfg)
+}
+
+// resolve names the backend the stack will run on (its own when it exists,
+// else the one asked for, "auto" resolved, native by default) and the
+// stack's directory.
+func resolve(cfg stack.Config) (backend, dir string) {
+	name, root := cfg.Name, cfg.Root
+	if name == "" {
+		name = "default"
+	}
+	if root == "" {
+		root = stack.DefaultRoot()
+	}
+	if abs, err := filepath.Abs(root); err == nil && stack.CheckName(name) == nil {
+		dir = filepath.Join(abs, name)
+		if st, err := stack.LoadState(dir); err == nil {
+			if cfg.Backend == "" || cfg.Backend == "auto" {
+				return st.Backend, dir
+			}
+			return cfg.Backend, dir // stack.Open reports a mismatch
+		}
+	}
+	switch cfg.Backend {
+	case "auto":
+		b, _ := Choose(context.Background(), cfg.Options)
+		return b, dir
+	case "":
+		return "native", dir
+	}
+	return cfg.Backend, dir
+}
+
+// Existing returns the backend of the named stack under root, or "" when
+// it was never brought up.
+func Existing(name, root string) string {
+	if root == "" {
+		root = stack.DefaultRoot()
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil || stack.CheckName(name) != nil {
+		return ""
+	}
+	st, err := stack.LoadState(filepath.Join(abs, name))
+	if err != nil {
+		return ""
+	}
+	return st.Backend
+}
+
+// Choose picks the backend for a new stack under "auto": docker when an
+// engine answers and every image the services need is present or can be
+// pulled, otherwise native. why says which and why in one line.
+func Choose(ctx context.Context, o stack.Options) (backend, why string) {
+	if o == (stack.Options{}) {
+		o = stack.DefaultOptions()
+	}
+	refs := docker.Images(services.Platform(o))
+	engine, err := docker.Check(ctx, refs, 5*time.Second)
+	if err != nil {
+		reason := err.Error()
+		var se *stack.Error
+		if errors.As(err, &se) {
+			switch {
+			case errors.Is(err, stack.ErrImageMissing):
+				reason = "docker image " + se.Detail
+			default:
+				reason = "no docker engine answers (" + se.Detail + ")"
+			}
+		}
+		return "native", "backend native (auto): " + reason
+	}
+	return "docker", fmt.Sprintf("backend docker (auto): the engine (%s) answers and all %d images are present or pullable", engine, len(refs))
 }
 
 func newBackend(name, stackName, dir string) (stack.Backend, error) {
 	switch name {
 	case "native", "":
 		return native.New(stackName, dir), nil
+	case "docker":
+		return docker.New(stackName, dir), nil
 	default:
 		return nil, &stack.Error{Op: "choose backend", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", name),
-			Fix: "use --backend native"}
+			Fix: "use --backend auto, native or docker"}
 	}
 }

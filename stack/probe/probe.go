@@ -22,9 +22,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
 
 // Probe is one readiness check.
@@ -112,7 +114,9 @@ func AMQP(url string) Probe {
 	})
 }
 
-// Mongo runs the ping command.
+// Mongo pings, then lists the collections of the URI's database: FerretDB
+// answers ping from its own state even when its PostgreSQL backend is gone,
+// while listCollections reaches storage on FerretDB and real MongoDB alike.
 func Mongo(uri string) Probe {
 	return Func(func(ctx context.Context) error {
 		c, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(2 * time.Second).
@@ -121,7 +125,14 @@ func Mongo(uri string) Probe {
 			return err
 		}
 		defer c.Disconnect(context.Background())
-		return c.Ping(ctx, readpref.Primary())
+		if err := c.Ping(ctx, readpref.Primary()); err != nil {
+			return err
+		}
+		db := "admin"
+		if cs, err := connstring.ParseAndValidate(uri); err == nil && cs.Database != "" {
+			db = cs.Database
+		}
+		return c.Database(db).RunCommand(ctx, bson.D{{Key: "listCollections", Value: 1}, {Key: "nameOnly", Value: true}}).Err()
 	})
 }
 

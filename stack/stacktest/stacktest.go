@@ -12,7 +12,8 @@
 // When the stack cannot start (servers not installed, say) the tests are
 // skipped with the reason and the fix, unless CI=true or
 // MOSSDEV_REQUIRE_STACK=1, where the run fails instead: a CI job must never
-// count a missing server as a pass.
+// count a missing server as a pass. MOSSDEV_BACKEND=docker runs the same
+// tests against containers.
 package stacktest
 
 import (
@@ -46,7 +47,8 @@ type config struct {
 // WithOnly starts only these services and what they need.
 func WithOnly(services ...string) Option { return func(c *config) { c.only = services } }
 
-// WithBackend picks the backend ("native").
+// WithBackend picks the backend ("native", "docker" or "auto"); the default
+// is $MOSSDEV_BACKEND, else native.
 func WithBackend(name string) Option { return func(c *config) { c.backend = name } }
 
 // WithOptions sets the number of Redis shards and RabbitMQ nodes.
@@ -80,7 +82,7 @@ func Required() bool {
 }
 
 func run(m *testing.M, opts ...Option) int {
-	cfg := &config{timeout: 3 * time.Minute}
+	cfg := &config{timeout: 3 * time.Minute, backend: os.Getenv("MOSSDEV_BACKEND")}
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -136,7 +138,7 @@ func run(m *testing.M, opts ...Option) int {
 		teardown()
 		return fail(err)
 	}
-	fmt.Fprintf(os.Stderr, "stacktest: stack %s up in %.1fs (%s)\n", cfg.name, time.Since(t0).Seconds(), s.Dir())
+	fmt.Fprintf(os.Stderr, "stacktest: stack %s up in %.1fs (%s backend, %s)\n", cfg.name, time.Since(t0).Seconds(), s.Backend(), s.Dir())
 	code := m.Run()
 	signal.Stop(sig)
 	teardown()

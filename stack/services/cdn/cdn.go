@@ -33,8 +33,10 @@ func Service() stack.Service {
 				"listen": e.Addr(Name, "main"), "origin": s3.Endpoint(e) + "/" + s3.Bucket})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
-		Probe: func(e *stack.Env) probe.Probe { return probe.HTTP(URL(e) + "/_cdn/stats") },
-		URL:   URL,
+		Docker:   docker,
+		Probe:    func(e *stack.Env) probe.Probe { return probe.HTTP(URL(e) + "/_cdn/stats") },
+		URL:      URL,
+		Counters: counters,
 	}
 }
 

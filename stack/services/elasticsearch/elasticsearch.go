@@ -33,8 +33,10 @@ func Service() stack.Service {
 				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name)})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
-		Probe: func(e *stack.Env) probe.Probe { return probe.Elasticsearch(URL(e)) },
-		URL:   URL,
+		Docker:   docker,
+		Probe:    func(e *stack.Env) probe.Probe { return probe.Elasticsearch(URL(e)) },
+		URL:      URL,
+		Counters: counters,
 	}
 }
 

@@ -31,12 +31,14 @@ func Service(nodes int) stack.Service {
 	}
 	return stack.Service{
 		Name: Name, Kind: Name,
-		Role:   "TCP load balancer in front of the RabbitMQ cluster, idle timeouts far above ELB's 3600 s",
-		Ports:  []string{"main", "stats"},
-		Needs:  needs,
-		Native: func(e *stack.Env) (stack.NativeSpec, error) { return native(e, nodes) },
-		Probe:  func(e *stack.Env) probe.Probe { return probe.AMQP(AMQPURL(e)) },
-		URL:    AMQPURL,
+		Role:     "TCP load balancer in front of the RabbitMQ cluster, idle timeouts far above ELB's 3600 s",
+		Ports:    []string{"main", "stats"},
+		Needs:    needs,
+		Native:   func(e *stack.Env) (stack.NativeSpec, error) { return native(e, nodes) },
+		Docker:   func(e *stack.Env) (stack.DockerSpec, error) { return docker(e, nodes) },
+		Probe:    func(e *stack.Env) probe.Probe { return probe.AMQP(AMQPURL(e)) },
+		URL:      AMQPURL,
+		Counters: counters,
 		Extra: func(e *stack.Env) map[string]string {
 			return map[string]string{
 				"MOSSDEV_RABBITMQ_URL":           AMQPURL(e),

@@ -26,10 +26,12 @@ const (
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
-		Role:   "hashtag search: 6M deduplicated hashtags, utf8mb4 for emoji, case-sensitive collation",
-		Ports:  []string{"main"},
-		Native: native,
-		Probe:  func(e *stack.Env) probe.Probe { return probe.MySQL(DSN(e)) },
+		Role:     "hashtag search: 6M deduplicated hashtags, utf8mb4 for emoji, case-sensitive collation",
+		Ports:    []string{"main"},
+		Native:   native,
+		Docker:   docker,
+		Counters: counters,
+		Probe:    func(e *stack.Env) probe.Probe { return probe.MySQL(DSN(e)) },
 		URL: func(e *stack.Env) string {
 			return fmt.Sprintf("mysql://%s:%s@%s/%s", e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
 		},

@@ -44,8 +44,10 @@ func Service() stack.Service {
 			})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
-		Probe: func(e *stack.Env) probe.Probe { return probe.Mongo(URL(e)) },
-		URL:   URL,
+		Docker:   docker,
+		Probe:    func(e *stack.Env) probe.Probe { return probe.Mongo(URL(e)) },
+		URL:      URL,
+		Counters: counters,
 	}
 }
 

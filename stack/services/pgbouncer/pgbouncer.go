@@ -23,10 +23,12 @@ const Name = "pgbouncer"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
-		Role:   "connection pooler in front of PostgreSQL (transaction pooling); apps connect here",
-		Ports:  []string{"main"},
-		Needs:  []string{postgres.Name},
-		Native: native,
+		Role:     "connection pooler in front of PostgreSQL (transaction pooling); apps connect here",
+		Ports:    []string{"main"},
+		Needs:    []string{postgres.Name},
+		Native:   native,
+		Docker:   docker,
+		Counters: counters,
 		Probe: func(e *stack.Env) probe.Probe {
 			return probe.Postgres(AppURL(e))
 		},
@@ -73,7 +75,6 @@ server_reset_query = DISCARD ALL
 ; after a fault (PostgreSQL stopped and started again) reconnect within a second,
 ; not after the default 15 s
 server_login_retry = 1
-
 `, e.Stack, postgres.AppDB, pgHost, pgPort, postgres.AppDB, pgHost, pgPort,
 		listen, port, runDir, authFile, e.Secrets.AppUser)
 }

@@ -40,8 +40,10 @@ func Service() stack.Service {
 		Ports:      []string{"main"},
 		StopSignal: "INT", // "fast" shutdown; SIGTERM's "smart" one waits for every client
 		Native:     native,
+		Docker:     docker,
 		Probe:      func(e *stack.Env) probe.Probe { return probe.Postgres(SuperuserURL(e, "postgres")) },
 		Setup:      setup,
+		Counters:   counters,
 		URL: func(e *stack.Env) string {
 			return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable",
 				e.Secrets.AppUser, e.Secrets.AppPassword, e.Port("pgbouncer", "main"), AppDB)

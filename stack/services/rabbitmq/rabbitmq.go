@@ -16,8 +16,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -32,8 +30,15 @@ const Kind = "rabbitmq"
 // NodeName is the service id of node i (1-based).
 func NodeName(i int) string { return fmt.Sprintf("rabbitmq-%d", i) }
 
-// Erlang node name of node i.
-func erlNode(i int) string { return fmt.Sprintf("rabbit%d@localhost", i) }
+// erlNode is the Erlang node name of node i: on one host the nodes share
+// "localhost" and differ by name; in Docker each container's hostname is its
+// service name (and network alias), as RabbitMQ's image expects.
+func erlNode(e *stack.Env, i int) string {
+	if e.Backend == "docker" {
+		return "rabbit@" + NodeName(i)
+	}
+	return fmt.Sprintf("rabbit%d@localhost", i)
+}
 
 // Debian's /usr/sbin wrappers switch to the rabbitmq user and refuse anyone
 // else; the scripts behind them run as whoever calls them.
@@ -56,6 +61,7 @@ func Nodes(n int) []stack.Service {
 		out[i-1] = stack.Service{
 			Name: name, Kind: Kind, Role: role, Ports: ports,
 			Native: func(e *stack.Env) (stack.NativeSpec, error) { return native(e, i) },
+			Docker: func(e *stack.Env) (stack.DockerSpec, error) { return docker(e, i) },
 			Probe: func(e *stack.Env) probe.Probe {
 				return probe.AMQP(NodeURL(e, i))
 			},
@@ -68,7 +74,8 @@ func Nodes(n int) []stack.Service {
 				}
 				return join(ctx, e, i)
 			},
-			URL: func(e *stack.Env) string { return NodeURL(e, i) },
+			URL:      func(e *stack.Env) string { return NodeURL(e, i) },
+			Counters: nodeCounters(i),
 		}
 	}
 	return out
@@ -97,7 +104,7 @@ log.file = false
 func nodeEnv(e *stack.Env, i int) []string {
 	run := e.RunDir(NodeName(i))
 	return []string{
-		"RABBITMQ_NODENAME=" + erlNode(i),
+		"RABBITMQ_NODENAME=" + erlNode(e, i),
 		fmt.Sprintf("RABBITMQ_NODE_PORT=%d", e.Port(NodeName(i), "main")),
 		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
 		fmt.Sprintf("RABBITMQ_DIST_PORT=%d", e.Port(NodeName(i), "dist")),
@@ -127,23 +134,25 @@ func native(e *stack.Env, i int) (stack.NativeSpec, error) {
 	}, nil
 }
 
-// ctl runs rabbitmqctl against node i with the cluster's cookie.
+// ctl runs rabbitmqctl against node i with the cluster's cookie, where the
+// node runs (a local process with the node's environment on native, docker
+// exec in the node's container): one code path for both backends.
 func ctl(ctx context.Context, e *stack.Env, i int, args ...string) (string, error) {
+	if e.Exec == nil {
+		return "", fmt.Errorf("rabbitmqctl %s: the %s backend cannot run commands where a node runs", strings.Join(args, " "), e.Backend)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	full := append([]string{"-n", erlNode(i), "--erlang-cookie", e.Secrets.ErlangCookie}, args...)
-	cmd := exec.CommandContext(ctx, ctlBin, full...)
-	cmd.Env = append(os.Environ(), nodeEnv(e, i)...)
-	// rabbitmqctl needs a HOME it can write to; the node's run dir may
-	// belong to the server user, so give the CLI its own.
-	home := filepath.Join(e.Dir, "run", "rabbitmqctl")
-	_ = os.MkdirAll(home, 0o700)
-	cmd.Env = append(cmd.Env, "HOME="+home)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, lastLine(string(out)))
+	bin := ctlBin
+	if e.Backend == "docker" {
+		bin = "rabbitmqctl" // on the image's PATH
 	}
-	return string(out), nil
+	full := append([]string{bin, "-n", erlNode(e, i), "--erlang-cookie", e.Secrets.ErlangCookie}, args...)
+	out, err := e.Exec(ctx, NodeName(i), full...)
+	if err != nil {
+		return out, fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, lastLine(out))
+	}
+	return out, nil
 }
 
 func lastLine(s string) string {
@@ -155,12 +164,12 @@ func lastLine(s string) string {
 // restarted node rejoins by itself from its data dir).
 func join(ctx context.Context, e *stack.Env, i int) error {
 	out, err := ctl(ctx, e, i, "cluster_status", "--formatter", "json")
-	if err == nil && strings.Contains(out, erlNode(1)) {
+	if err == nil && strings.Contains(out, erlNode(e, 1)) {
 		return nil
 	}
-	for _, step := range [][]string{{"stop_app"}, {"join_cluster", erlNode(1)}, {"start_app"}} {
+	for _, step := range [][]string{{"stop_app"}, {"join_cluster", erlNode(e, 1)}, {"start_app"}} {
 		if _, err := ctl(ctx, e, i, step...); err != nil {
-			return fmt.Errorf("join %s to %s: %w", erlNode(i), erlNode(1), err)
+			return fmt.Errorf("join %s to %s: %w", erlNode(e, i), erlNode(e, 1), err)
 		}
 	}
 	return nil

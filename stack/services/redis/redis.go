@@ -27,9 +27,11 @@ func Shards(n int) []stack.Service {
 		name := ShardName(i)
 		out[i] = stack.Service{
 			Name: name, Kind: Kind,
-			Role:   fmt.Sprintf("cache shard %d of %d: the app picks the shard by hashing the key; write-behind keeps data here before PostgreSQL", i, n),
-			Ports:  []string{"main"},
-			Native: func(e *stack.Env) (stack.NativeSpec, error) { return native(e, name) },
+			Role:     fmt.Sprintf("cache shard %d of %d: the app picks the shard by hashing the key; write-behind keeps data here before PostgreSQL", i, n),
+			Ports:    []string{"main"},
+			Native:   func(e *stack.Env) (stack.NativeSpec, error) { return native(e, name) },
+			Docker:   docker,
+			Counters: shardCounters(name),
 			Probe: func(e *stack.Env) probe.Probe {
 				return probe.Redis(e.Addr(name, "main"), e.Secrets.RedisPassword)
 			},

@@ -34,8 +34,10 @@ func Service() stack.Service {
 				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name), "buckets": []string{Bucket}})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
-		Probe: func(e *stack.Env) probe.Probe { return probe.S3(Endpoint(e), Bucket) },
-		URL:   Endpoint,
+		Docker:   docker,
+		Probe:    func(e *stack.Env) probe.Probe { return probe.S3(Endpoint(e), Bucket) },
+		URL:      Endpoint,
+		Counters: counters,
 		Extra: func(e *stack.Env) map[string]string {
 			return map[string]string{
 				stack.EnvName(Name, "BUCKET"):     Bucket,

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/seed/load"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/spf13/cobra"
+)
+
+type benchSeedOptions struct {
+	seed        seedOptions
+	stack       string
+	keep        bool
+	rawLimit    int64
+	resets      int
+	alone       bool
+	json        bool
+	redisShards int
+	rabbitNodes int
+}
+
+func newBenchSeed(g *globals) *cobra.Command {
+	o := &benchSeedOptions{}
+	c := &cobra.Command{
+		Use:   "seed",
+		Short: "Seed rates per store against each store's raw bulk rate, end-to-end cards/s, and reset time",
+		Long: `In one run, on a throwaway stack (or --stack NAME):
+  1. seeds it (all stores concurrently, as 'mossdev seed --force' does) and records rows/s per store
+     and end-to-end cards/s;
+  2. measures each store's raw bulk rate: the same driver and bulk path loading rows shaped like the
+     seed's, prepared in memory first, one store at a time with nothing else running;
+  3. prints seed rate, raw rate and their ratio per store;
+  4. times 'mossdev reset' with nothing changed and after changing 1,000 card rows, --resets times
+     each (medians).
+The ratio says what generation and sharing the machine with the other stores cost each store.`,
+		Example: `  mossdev bench seed                 # default scale (30k cards)
+  mossdev bench seed --scale prod    # 1M cards, 6M hashtags: many minutes on 2 cores
+  mossdev bench seed --stack dev --keep`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, _ []string) error { return runBenchSeed(c.Context(), g, o) },
+	}
+	addSeedFlags(c, &o.seed)
+	f := c.Flags()
+	f.StringVar(&o.stack, "stack", "", "measure on this existing stack instead of a throwaway one (its data is replaced)")
+	f.BoolVar(&o.keep, "keep", false, "leave the throwaway stack up afterwards")
+	f.Int64Var(&o.rawLimit, "raw-limit", 500_000, "rows per store for the raw rate (0: as many as the seed loads)")
+	f.IntVar(&o.resets, "resets", 3, "reset measurements of each kind")
+	f.BoolVar(&o.alone, "alone", true, "also seed each store alone (mossdev seed --force --only STORE) to separate generation cost from sharing the machine")
+	f.BoolVar(&o.json, "json", false, "print the results as JSON")
+	f.IntVar(&o.redisShards, "redis-shards", 3, "Redis shards of the throwaway stack")
+	f.IntVar(&o.rabbitNodes, "rabbitmq-nodes", 1, "RabbitMQ nodes of the throwaway stack")
+	return c
+}
+
+type benchSeedResult struct {
+	Params      seed.Params         `json:"params"`
+	Counts      seed.Counts         `json:"counts"`
+	CPUs        int                 `json:"cpus"`
+	Seed        *load.Report        `json:"seed"`
+	Raw         []load.RawResult    `json:"raw"`
+	ResetClean  []time.Duration     `json:"resetUnchangedNs"`
+	ResetDirty  []time.Duration     `json:"resetAfterChangeNs"`
+	ResetReport *load.Report        `json:"lastReset"`
+	Alone       []load.StoreReport  `json:"alone,omitempty"`
+	Stores      []benchSeedStoreRow `json:"stores"`
+}
+
+type benchSeedStoreRow struct {
+	Store   string  `json:"store"`
+	Rows    int64   `json:"rows"`
+	Seconds float64 `json:"seconds"`
+	Rate    float64 `json:"rowsPerSec"`
+	Alone   float64 `json:"aloneRowsPerSec,omitempty"`
+	RawRate float64 `json:"rawRowsPerSec"`
+	Ratio   float64 `json:"ratio"`
+}
+
+func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
+	p, err := o.seed.params()
+	if err != nil {
+		return err
+	}
+	var s *stack.Stack
+	if o.stack != "" {
+		if s, err = (&globals{name: o.stack, home: g.home}).existing(); err != nil {
+			return err
+		}
+	} else {
+		name := fmt.Sprintf("bench-seed-%d", os.Getpid())
+		s, err = (&globals{name: name, home: g.home}).open(stack.Config{Options: stack.Options{
+			RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
+		if err != nil {
+			return err
+		}
+		if !o.keep {
+			defer func() {
+				if err := s.Down(context.WithoutCancel(ctx), false); err != nil {
+					fmt.Fprintf(g.stderr, "bench: down %s: %v\n", name, err)
+				}
+			}()
+		}
+		fmt.Fprintf(g.stderr, "bringing up stack %s...\n", name)
+		rep, err := s.Up(ctx, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stderr, "up in %.1fs\n", rep.Elapsed.Seconds())
+	}
+	env, err := s.Env()
+	if err != nil {
+		return err
+	}
+	t := load.TargetsFor(env)
+	res := &benchSeedResult{CPUs: runtime.NumCPU()}
+	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as mossdev seed does
+
+	fmt.Fprintf(g.stderr, "seeding (scale %s, seed %d)...\n", p.Scale, p.Seed)
+	prog := newSeedProgress(g.stderr, false, o.json)
+	rep, err := load.Seed(ctx, t, p, load.Options{Force: true, Progress: prog.event})
+	prog.stop()
+	if err != nil {
+		return err
+	}
+	res.Seed, res.Params, res.Counts = rep, rep.Params, rep.Counts
+
+	ds, err := seed.New(p)
+	if err != nil {
+		return err
+	}
+	if o.alone {
+		for _, st := range load.Stores {
+			fmt.Fprintf(g.stderr, "seed alone: %s...\n", st)
+			ar, err := load.Seed(ctx, t, p, load.Options{Force: true, Only: []string{st}})
+			if err != nil {
+				return err
+			}
+			for _, sr := range ar.Stores {
+				if sr.Store == st {
+					res.Alone = append(res.Alone, sr)
+				}
+			}
+		}
+	}
+	for _, st := range load.Stores {
+		fmt.Fprintf(g.stderr, "raw bulk rate: %s...\n", st)
+		r, err := load.Raw(ctx, t, st, ds, o.rawLimit)
+		if err != nil {
+			return err
+		}
+		res.Raw = append(res.Raw, r)
+	}
+	for i := range o.resets {
+		fmt.Fprintf(g.stderr, "reset %d/%d (unchanged, then after changing 1,000 cards)...\n", i+1, o.resets)
+		rr, err := load.Reset(ctx, t, load.Options{})
+		if err != nil {
+			return err
+		}
+		res.ResetClean = append(res.ResetClean, rr.Elapsed)
+		if err := touchCards(ctx, t); err != nil {
+			return err
+		}
+		rr, err = load.Reset(ctx, t, load.Options{})
+		if err != nil {
+			return err
+		}
+		res.ResetDirty, res.ResetReport = append(res.ResetDirty, rr.Elapsed), rr
+	}
+	raw := map[string]load.RawResult{}
+	for _, r := range res.Raw {
+		raw[r.Store] = r
+	}
+	alone := map[string]float64{}
+	for _, a := range res.Alone {
+		alone[a.Store] = a.RowsPerSec()
+	}
+	for _, sr := range rep.Stores {
+		row := benchSeedStoreRow{Store: sr.Store, Rows: sr.Rows, Seconds: sr.Elapsed.Seconds(), Rate: sr.RowsPerSec(),
+			Alone: alone[sr.Store], RawRate: raw[sr.Store].RowsPerSec()}
+		if row.RawRate > 0 {
+			row.Ratio = row.Rate / row.RawRate
+		}
+		res.Stores = append(res.Stores, row)
+	}
+	if o.json {
+		return writeJSON(g.stdout, res)
+	}
+	printBenchSeed(g.stdout, res)
+	return nil
+}
+
+// touchCards changes 1,000 card rows the way a test run would.
+func touchCards(ctx context.Context, t load.Targets) error {
+	cfg, err := pgx.ParseConfig(t.Postgres)
+	if err != nil {
+		return err
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "UPDATE cards SET like_count = like_count + 1 WHERE id <= 1000")
+	return err
+}
+
+func printBenchSeed(w io.Writer, r *benchSeedResult) {
+	p := r.Params
+	var views int64
+	for _, s := range r.Stores {
+		if s.Store == load.Mongo {
+			views = s.Rows
+		}
+	}
+	fmt.Fprintf(w, "bench seed: scale %s (%d cards, %d users, %d hashtags, %d views), seed %d, %d CPUs\n\n",
+		p.Scale, r.Counts.Cards, r.Counts.Users, r.Counts.Tags, views, p.Seed, r.CPUs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "store\trows\tseed s\tseed rows/s\talone rows/s\traw rows/s\tseed/raw\talone/raw\t")
+	for _, s := range r.Stores {
+		aloneRatio := 0.0
+		if s.RawRate > 0 {
+			aloneRatio = s.Alone / s.RawRate
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", s.Store, s.Rows, s.Seconds, s.Rate, s.Alone, s.RawRate, s.Ratio, aloneRatio)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nend to end: %d cards into every store in %.1fs = %.0f cards/s (template copy and warm-up %.2fs included)\n",
+		r.Counts.Cards, r.Seed.Elapsed.Seconds(), r.Seed.CardsPerSec(), r.Seed.Snapshot.Seconds())
+	fmt.Fprintf(w, "seed: all stores concurrently; alone: one store at a time (--only); raw: the bulk path alone on prepared rows, at most %d rows each\n", maxRawRows(r.Raw))
+	fmt.Fprintf(w, "reset: unchanged %.2fs, after changing 1,000 cards %.2fs (median of %d)\n",
+		median(r.ResetClean).Seconds(), median(r.ResetDirty).Seconds(), len(r.ResetClean))
+	if rr := r.ResetReport; rr != nil {
+		for _, s := range rr.Stores {
+			fmt.Fprintf(w, "  %-14s %.2fs  %s\n", s.Store, s.Elapsed.Seconds(), s.Action)
+		}
+	}
+}
+
+func maxRawRows(rs []load.RawResult) int64 {
+	var m int64
+	for _, r := range rs {
+		m = max(m, r.Rows)
+	}
+	return m
+}

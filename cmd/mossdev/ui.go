@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/tui"
+	"github.com/spf13/cobra"
+)
+
+func newUI(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ui",
+		Short: "Watch a running stack in the terminal UI (q leaves; the stack keeps running)",
+		Long: `Attaches the terminal UI to a running stack: the live state of every service (probed once a
+second), what each one is for, how data flows through the platform, live counters from the services
+themselves, and log tails. Stop, start or restart a service from the UI to see what the platform does
+without it. 'mossdev up' ends here on a terminal. q leaves the UI; the stack keeps running.
+
+Keys: ↑/↓ or j/k select, enter detail, tab architecture, s stop, u start, r restart, v show secrets,
+? all keys, q quit. NO_COLOR turns colour off.`,
+		Example: "  mossdev ui\n  mossdev ui --name ci-1",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := g.existing()
+			if err != nil {
+				return err
+			}
+			if !isTerminal(g.stdout) {
+				return usageError{fmt.Errorf("mossdev ui needs a terminal; in scripts use `mossdev status` (or --json)")}
+			}
+			return runUI(c.Context(), g, s)
+		},
+	}
+}
+
+// runUI shows the UI until q; the stack stays up.
+func runUI(ctx context.Context, g *globals, s *stack.Stack) error {
+	// What libraries print on stderr while the UI owns the screen goes to
+	// the stack's log directory instead.
+	libLog := filepath.Join(s.Dir(), "logs", "ui.stderr.log")
+	if err := tui.Run(ctx, uiSource{s, g}, tui.Options{}, libLog); err != nil {
+		return fmt.Errorf("run ui: %w", err)
+	}
+	fmt.Fprintf(g.stdout, "stack %s keeps running: `mossdev ui --name %[1]s` to come back, `mossdev down --name %[1]s` to remove it\n", s.Name())
+	return nil
+}
+
+// uiSource is the stack as the UI sees it. Stop and Start go through a
+// handle of their own, as if `mossdev stop` or `start` ran in another
+// terminal: Start writes the stack's state while the UI's refresh reads it
+// through the first handle, and separate handles share no memory.
+type uiSource struct {
+	*stack.Stack
+	g *globals
+}
+
+func (u uiSource) Stop(ctx context.Context, name string) error {
+	s, err := u.g.existing()
+	if err != nil {
+		return err
+	}
+	return s.Stop(ctx, name)
+}
+
+func (u uiSource) Start(ctx context.Context, name string) (*stack.Report, error) {
+	s, err := u.g.existing()
+	if err != nil {
+		return nil, err
+	}
+	return s.Start(ctx, name)
+}
+
+// isTerminal reports whether w is a terminal, and stdin with it: the UI
+// reads keys.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(f.Fd()) && term.IsTerminal(os.Stdin.Fd())
+}
+
+// withUIBench adds `mossdev bench ui` to the bench command.
+func withUIBench(bench *cobra.Command, g *globals) *cobra.Command {
+	var d time.Duration
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "ui",
+		Short: "The terminal UI's own CPU at 1 Hz refresh against a running stack",
+		Long: `Runs the UI's real program (real model, real refresh: status once a second, counters every
+2 s, the log tail) against a running stack, headless at 80×24 in true colour, for --duration per phase:
+the process idle, then for each screen (services, detail, architecture) the poller alone (View draws
+nothing) and the full UI (View rendered). It prints CPU time as a share of one core for each phase and
+what rendering adds to the poller.`,
+		Example: "  mossdev bench ui --name tui --duration 20s",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := g.existing()
+			if err != nil {
+				return err
+			}
+			phases, err := tui.Bench(c.Context(), s, d, g.stderr)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(g.stdout, phases)
+			}
+			tui.PrintBench(g.stdout, phases)
+			return nil
+		},
+	}
+	c.Flags().DurationVar(&d, "duration", 15*time.Second, "length of each phase")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the phases as JSON")
+	bench.AddCommand(c)
+	return bench
+}

@@ -1,0 +1,508 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mossdev/mossdev/seed"
+)
+
+// ErrNotSeeded is returned by Reset when the stack was never seeded
+// completely, so there is no seeded state to return to.
+var ErrNotSeeded = errors.New("not seeded")
+
+// Options tune Seed and Reset.
+type Options struct {
+	// Force reloads every store even when its marker says it holds the
+	// dataset already.
+	Force bool
+	// Only limits Seed to these stores (the others are neither checked nor
+	// touched); empty means all. The template is refreshed only when
+	// PostgreSQL is among them.
+	Only []string
+	// Progress receives events from one goroutine: state changes at once,
+	// row counts every Interval while loading. Nil means no events.
+	Progress func(Event)
+	// Interval between progress events (default 200 ms).
+	Interval time.Duration
+}
+
+// Event is one progress report about one store.
+type Event struct {
+	Store   string        `json:"store"`
+	State   string        `json:"state"`
+	Done    int64         `json:"done"`
+	Total   int64         `json:"total"`
+	Elapsed time.Duration `json:"elapsedNs"`
+	Detail  string        `json:"detail,omitempty"`
+}
+
+// Event states.
+const (
+	StateLoading = "loading"
+	StateDone    = "done"
+	StateKept    = "kept"
+	StateFailed  = "failed"
+	// StateSkipped is a store Options.Only left out: not checked, not touched.
+	StateSkipped = "skipped"
+	// StateSnapshot is PostgreSQL's template copy and warm-up after all
+	// stores finished.
+	StateSnapshot = "snapshot"
+)
+
+// Report says what Seed or Reset did.
+type Report struct {
+	Fingerprint string        `json:"fingerprint"`
+	Params      seed.Params   `json:"params"`
+	Counts      seed.Counts   `json:"counts"`
+	NoOp        bool          `json:"noop"`
+	Stores      []StoreReport `json:"stores"`
+	Snapshot    time.Duration `json:"snapshotNs,omitempty"`
+	Elapsed     time.Duration `json:"elapsedNs"`
+}
+
+// StoreReport is one store's part.
+type StoreReport struct {
+	Store   string        `json:"store"`
+	Action  string        `json:"action"` // kept | loaded | failed | what reset did
+	Rows    int64         `json:"rows"`
+	Elapsed time.Duration `json:"elapsedNs"`
+	Before  string        `json:"before"` // the marker found
+	Error   string        `json:"error,omitempty"`
+}
+
+// RowsPerSec is the store's load rate.
+func (r StoreReport) RowsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Rows) / r.Elapsed.Seconds()
+}
+
+// CardsPerSec is the end-to-end rate: cards loaded into every store.
+func (r *Report) CardsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Counts.Cards) / r.Elapsed.Seconds()
+}
+
+// ErrBusy is returned when another seed or reset holds the stack.
+var ErrBusy = errors.New("another seed or reset is running on this stack")
+
+// seedLock is the advisory lock key held for a whole Seed or Reset.
+const seedLock = 0x6d6f7373646577
+
+// lock takes the stack-wide seed lock: a PostgreSQL advisory lock held by
+// a session on the maintenance database (not the app database, which reset
+// drops) until the returned function is called. Two seeds at once would
+// interleave their markers and writes.
+func lock(ctx context.Context, t Targets) (func(), error) {
+	conn, err := pgx.Connect(ctx, t.PostgresSuper)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	// A lock whose session just ended may not be released yet (the backend
+	// exits after the client hangs up): retry briefly before calling it busy.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", seedLock).Scan(&ok); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("take seed lock: %w", err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			conn.Close(context.WithoutCancel(ctx))
+			return nil, ErrBusy
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return func() {
+		ctx := context.Background()
+		_, _ = conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", seedLock)
+		conn.Close(ctx)
+	}, nil
+}
+
+// openAll connects to every store concurrently.
+func openAll(ctx context.Context, t Targets) (map[string]store, error) {
+	type opener func(context.Context, Targets) (store, error)
+	openers := map[string]opener{
+		Postgres:      func(ctx context.Context, t Targets) (store, error) { return newPG(ctx, t) },
+		MariaDB:       func(ctx context.Context, t Targets) (store, error) { return newMaria(ctx, t) },
+		Mongo:         func(ctx context.Context, t Targets) (store, error) { return newMongo(ctx, t) },
+		Elasticsearch: func(ctx context.Context, t Targets) (store, error) { return newES(ctx, t) },
+		S3:            func(ctx context.Context, t Targets) (store, error) { return newS3(ctx, t) },
+		Redis:         func(ctx context.Context, t Targets) (store, error) { return newRedis(ctx, t) },
+		RabbitMQ:      func(ctx context.Context, t Targets) (store, error) { return newRabbit(ctx, t) },
+	}
+	var mu sync.Mutex
+	out := map[string]store{}
+	var errs []error
+	var wg sync.WaitGroup
+	for name, open := range openers {
+		wg.Go(func() {
+			s, err := open(ctx, t)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			out[name] = s
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		closeAll(out)
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+func closeAll(m map[string]store) {
+	for _, s := range m {
+		s.close()
+	}
+}
+
+// markers reads every store's marker concurrently.
+func markers(ctx context.Context, stores map[string]store) (map[string]Marker, error) {
+	var mu sync.Mutex
+	out := map[string]Marker{}
+	var errs []error
+	var wg sync.WaitGroup
+	for name, s := range stores {
+		wg.Go(func() {
+			m, err := s.marker(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+			out[name] = m
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+// Seed loads the dataset p into every store of t. A store whose own marker
+// says it holds this dataset completely is kept; every other store is
+// cleaned and loaded, all concurrently, each streaming from the generator.
+// When every store is kept and the PostgreSQL template matches, Seed
+// changes nothing and the report says NoOp. After a load the app database
+// is copied to the template database reset restores from, and warmed.
+//
+// A failed or interrupted seed leaves the stores it finished marked
+// complete and the others incomplete; the next Seed (or Reset) loads only
+// those.
+func Seed(ctx context.Context, t Targets, p seed.Params, o Options) (*Report, error) {
+	t0 := time.Now()
+	ds, err := seed.New(p)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Fingerprint: ds.Fingerprint(), Params: ds.Params(), Counts: ds.Counts()}
+	if _, err := Migrate(ctx, t.PostgresDirect); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	unlock, err := lock(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	defer unlock()
+	stores, err := openAll(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("seed: connect: %w", err)
+	}
+	defer closeAll(stores)
+	before, err := markers(ctx, stores)
+	if err != nil {
+		return nil, fmt.Errorf("seed: read markers: %w", err)
+	}
+	tplOK, err := templateHolds(ctx, t, ds)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	todo, skip := map[string]bool{}, map[string]bool{}
+	for _, name := range Stores {
+		if len(o.Only) > 0 && !slices.Contains(o.Only, name) {
+			skip[name] = true
+			continue
+		}
+		if o.Force || !before[name].Holds(ds) {
+			todo[name] = true
+		}
+	}
+	if len(o.Only) > 0 && !slices.Contains(o.Only, Postgres) {
+		tplOK = true
+	}
+	if len(todo) == 0 && tplOK {
+		rep.NoOp = true
+		for _, name := range Stores {
+			action := StateKept
+			if skip[name] {
+				action = StateSkipped
+			}
+			rep.Stores = append(rep.Stores, StoreReport{Store: name, Action: action, Rows: before[name].Rows, Before: before[name].String()})
+		}
+		rep.Elapsed = time.Since(t0)
+		return rep, nil
+	}
+
+	manifest, err := connectPG(ctx, t.Postgres)
+	if err != nil {
+		return nil, fmt.Errorf("seed: connect for manifest: %w", err)
+	}
+	defer manifest.Close(context.WithoutCancel(ctx))
+	var manifestMu sync.Mutex
+
+	results := runStores(stores, ds, o, todo, skip, before, func(name string, s store, m *meter) (string, error) {
+		t0 := time.Now()
+		if err := s.load(ctx, ds, before[name], m); err != nil {
+			return "", err
+		}
+		if name != Postgres { // PostgreSQL's row is written with its data
+			manifestMu.Lock()
+			defer manifestMu.Unlock()
+			if err := upsertManifest(ctx, manifest, name, newMarker(ds, true, m.done.Load()), time.Since(t0).Seconds()); err != nil {
+				return "", err
+			}
+		}
+		return "loaded", nil
+	})
+	rep.Stores = results
+	var errs []error
+	for _, r := range results {
+		if r.Error != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", r.Store, r.Error))
+		}
+	}
+	if len(errs) > 0 {
+		rep.Elapsed = time.Since(t0)
+		return rep, fmt.Errorf("seed: %w", errors.Join(errs...))
+	}
+	if todo[Postgres] || !tplOK {
+		ts := time.Now()
+		emit(o, Event{Store: Postgres, State: StateSnapshot, Detail: "template " + TemplateDB})
+		pg := stores[Postgres].(*pgStore)
+		mk := newMarker(ds, true, 0)
+		if err := t.snapshot(ctx, mk); err != nil {
+			return rep, fmt.Errorf("seed: %w", err)
+		}
+		if err := pg.reconnect(ctx); err != nil {
+			return rep, fmt.Errorf("seed: %w", err)
+		}
+		if err := pg.prewarm(ctx); err != nil {
+			return rep, fmt.Errorf("seed: %w", err)
+		}
+		rep.Snapshot = time.Since(ts)
+	}
+	rep.Elapsed = time.Since(t0)
+	return rep, nil
+}
+
+// templateHolds reports whether the template database is a snapshot of ds.
+func templateHolds(ctx context.Context, t Targets, ds *seed.Dataset) (bool, error) {
+	super, err := pgx.Connect(ctx, t.PostgresSuper)
+	if err != nil {
+		return false, fmt.Errorf("connect as superuser: %w", err)
+	}
+	defer super.Close(context.WithoutCancel(ctx))
+	m, ok, err := templateMarker(ctx, super)
+	return ok && m.Holds(ds), err
+}
+
+func emit(o Options, e Event) {
+	if o.Progress != nil {
+		o.Progress(e)
+	}
+}
+
+// runStores runs fn for the stores in todo concurrently (the others are
+// reported kept), emitting progress events from one goroutine.
+func runStores(stores map[string]store, ds *seed.Dataset, o Options, todo, skip map[string]bool,
+	before map[string]Marker, fn func(string, store, *meter) (string, error)) []StoreReport {
+	if o.Interval <= 0 {
+		o.Interval = 200 * time.Millisecond
+	}
+	type run struct {
+		m      *meter
+		t0     time.Time
+		report StoreReport
+		done   bool
+	}
+	runs := map[string]*run{}
+	var mu sync.Mutex
+	events := make(chan Event, 64)
+	var wg sync.WaitGroup
+	for _, name := range Stores {
+		r := &run{m: &meter{}, report: StoreReport{Store: name, Before: before[name].String()}}
+		runs[name] = r
+		if !todo[name] {
+			state := StateKept
+			if skip[name] {
+				state = StateSkipped
+			}
+			r.report.Action, r.report.Rows, r.done = state, before[name].Rows, true
+			emit(o, Event{Store: name, State: state, Done: before[name].Rows, Total: before[name].Rows, Detail: before[name].String()})
+			continue
+		}
+		r.m.total.Store(stores[name].total(ds))
+		r.t0 = time.Now()
+		emit(o, Event{Store: name, State: StateLoading, Total: r.m.total.Load()})
+		wg.Go(func() {
+			action, err := fn(name, stores[name], r.m)
+			mu.Lock()
+			r.report.Elapsed = time.Since(r.t0)
+			r.report.Rows = r.m.done.Load()
+			r.done = true
+			e := Event{Store: name, State: StateDone, Done: r.report.Rows, Total: r.m.total.Load(), Elapsed: r.report.Elapsed, Detail: action}
+			if err != nil {
+				r.report.Action, r.report.Error = StateFailed, err.Error()
+				e.State, e.Detail = StateFailed, err.Error()
+			} else {
+				r.report.Action = action
+			}
+			mu.Unlock()
+			events <- e
+		})
+	}
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	progress := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, name := range Stores {
+			if r := runs[name]; !r.done {
+				emit(o, Event{Store: name, State: StateLoading, Done: r.m.done.Load(), Total: r.m.total.Load(), Elapsed: time.Since(r.t0)})
+			}
+		}
+	}
+	for running := true; running; {
+		select {
+		case e := <-events:
+			emit(o, e)
+		case <-tick.C:
+			progress()
+		case <-finished:
+			running = false
+		}
+	}
+	for drained := false; !drained; {
+		select {
+		case e := <-events:
+			emit(o, e)
+		default:
+			drained = true
+		}
+	}
+	out := make([]StoreReport, 0, len(Stores))
+	for _, name := range Stores {
+		out = append(out, runs[name].report)
+	}
+	return out
+}
+
+// Reset returns every store to the state the last complete seed left it
+// in: PostgreSQL by copying the template database back, the other stores
+// by detecting changes cheaply and repairing or reloading only what
+// changed. Stores whose marker is not the template's (an interrupted later
+// seed) are reloaded.
+func Reset(ctx context.Context, t Targets, o Options) (*Report, error) {
+	t0 := time.Now()
+	unlock, err := lock(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	defer unlock()
+	super, err := pgx.Connect(ctx, t.PostgresSuper)
+	if err != nil {
+		return nil, fmt.Errorf("reset: connect as superuser: %w", err)
+	}
+	var tm Marker
+	var ok bool
+	tm, ok, err = templateMarker(ctx, super)
+	super.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	if !ok || !tm.Complete {
+		return nil, fmt.Errorf("reset: no seeded state to return to (template database %s missing): %w; run `mossdev seed` first", TemplateDB, ErrNotSeeded)
+	}
+	ds, err := seed.New(seed.Params{Seed: tm.Seed, Cards: tm.Cards})
+	if err != nil {
+		return nil, fmt.Errorf("reset: %w", err)
+	}
+	if ds.Fingerprint() != tm.Fingerprint {
+		return nil, fmt.Errorf("reset: the template was seeded by another generator version (%s, now %s): run `mossdev seed` again", tm.Fingerprint, ds.Fingerprint())
+	}
+	rep := &Report{Fingerprint: ds.Fingerprint(), Params: ds.Params(), Counts: ds.Counts()}
+	stores, err := openAll(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("reset: connect: %w", err)
+	}
+	defer closeAll(stores)
+	before, err := markers(ctx, stores)
+	if err != nil {
+		return nil, fmt.Errorf("reset: read markers: %w", err)
+	}
+	todo := map[string]bool{}
+	for _, name := range Stores {
+		todo[name] = true
+	}
+	rep.Stores = runStores(stores, ds, o, todo, nil, before, func(name string, s store, m *meter) (string, error) {
+		return s.reset(ctx, ds, before[name], m)
+	})
+	rep.Elapsed = time.Since(t0)
+	var errs []error
+	for _, r := range rep.Stores {
+		if r.Error != "" {
+			errs = append(errs, fmt.Errorf("%s: %s", r.Store, r.Error))
+		}
+	}
+	if len(errs) > 0 {
+		return rep, fmt.Errorf("reset: %w", errors.Join(errs...))
+	}
+	return rep, nil
+}
+
+// State is what each store holds, from its own marker.
+type State struct {
+	Template Marker            `json:"template"`
+	Stores   map[string]Marker `json:"stores"`
+}
+
+// Inspect reads every store's marker and the template's.
+func Inspect(ctx context.Context, t Targets) (*State, error) {
+	stores, err := openAll(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(stores)
+	ms, err := markers(ctx, stores)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{Stores: ms}
+	super, err := pgx.Connect(ctx, t.PostgresSuper)
+	if err != nil {
+		return nil, err
+	}
+	defer super.Close(context.WithoutCancel(ctx))
+	st.Template, _, err = templateMarker(ctx, super)
+	return st, err
+}

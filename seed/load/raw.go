@@ -1,0 +1,431 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"iter"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8/esutil"
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/seed/shard"
+	amqp "github.com/rabbitmq/amqp091-go"
+	"github.com/redis/go-redis/v9"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"golang.org/x/sync/errgroup"
+)
+
+// RawResult is one store's raw bulk rate: the same driver and bulk path
+// loading rows shaped like the seed's (same tables, sizes and batching),
+// prepared in memory beforehand so nothing but the load is timed, into
+// scratch tables, collections, indices, keys and queues that are removed
+// afterwards. Seed rate ÷ raw rate says what generation and sharing the
+// machine with the other stores cost.
+type RawResult struct {
+	Store   string        `json:"store"`
+	Rows    int64         `json:"rows"`
+	Elapsed time.Duration `json:"elapsedNs"`
+}
+
+// RowsPerSec is the raw rate.
+func (r RawResult) RowsPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Rows) / r.Elapsed.Seconds()
+}
+
+// Raw measures store's raw bulk rate for rows shaped like ds's, at most
+// limit rows (0: as many as the seed loads).
+func Raw(ctx context.Context, t Targets, store string, ds *seed.Dataset, limit int64) (RawResult, error) {
+	capped := func(n int64) int64 {
+		if limit > 0 {
+			return min(n, limit)
+		}
+		return n
+	}
+	c := ds.Counts()
+	var n int64
+	var run func() (time.Duration, error)
+	switch store {
+	case Postgres:
+		n = capped(c.Users + ds.UsedTags() + c.Cards + links(ds))
+		run = func() (time.Duration, error) { return rawPG(ctx, t, ds, n) }
+	case MariaDB:
+		n = capped(c.Tags)
+		run = func() (time.Duration, error) { return rawMaria(ctx, t, n) }
+	case Mongo:
+		n = capped(ds.ViewLogRows())
+		run = func() (time.Duration, error) { return rawMongo(ctx, t, n) }
+	case Elasticsearch:
+		n = capped(c.Cards)
+		run = func() (time.Duration, error) { return rawES(ctx, t, ds, n) }
+	case S3:
+		n = capped(c.Cards)
+		run = func() (time.Duration, error) { return rawS3(ctx, t, ds, n) }
+	case Redis:
+		n = capped(c.HotCards)
+		run = func() (time.Duration, error) { return rawRedis(ctx, t, ds, n) }
+	case RabbitMQ:
+		n = capped(c.Jobs)
+		run = func() (time.Duration, error) { return rawRabbit(ctx, t, ds, n) }
+	default:
+		return RawResult{}, fmt.Errorf("raw rate: unknown store %q", store)
+	}
+	elapsed, err := run()
+	if err != nil {
+		return RawResult{}, fmt.Errorf("raw rate of %s: %w", store, err)
+	}
+	return RawResult{Store: store, Rows: n, Elapsed: elapsed}, nil
+}
+
+// rawPG copies n rows split like the seed's over scratch copies of the four
+// tables (LIKE ... INCLUDING ALL: the same indexes, no foreign keys, as in
+// the seed's load), in one transaction through PgBouncer.
+func rawPG(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
+	conn, err := connectPG(ctx, t.Postgres)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	c := ds.Counts()
+	total := c.Users + ds.UsedTags() + c.Cards + links(ds)
+	share := func(k int64) int64 { return max(1, k*n/total) }
+	sample := make([][]any, 0, 1000)
+	for row := range cardRows(ds) {
+		if sample = append(sample, row); len(sample) == cap(sample) {
+			break
+		}
+	}
+	at := sample[0][4]
+	tables := []struct {
+		name string
+		cols []string
+		rows iter.Seq[[]any]
+	}{
+		{"users", []string{"id", "nickname", "created_at"}, counted(share(c.Users), func(i int64) []any {
+			return []any{i, "raw" + strconv.FormatInt(i, 10), at}
+		})},
+		{"hashtags", []string{"id", "name"}, counted(share(ds.UsedTags()), func(i int64) []any {
+			return []any{i, "raw" + strconv.FormatInt(i, 10)}
+		})},
+		{"cards", []string{"id", "user_id", "text", "image_key", "created_at", "latitude", "longitude", "place", "unique_view_count", "like_count"},
+			counted(share(c.Cards), func(i int64) []any {
+				r := sample[i%int64(len(sample))]
+				return []any{i, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]}
+			})},
+		{"card_hashtags", []string{"card_id", "position", "hashtag_id"}, counted(share(links(ds)), func(i int64) []any {
+			return []any{i/5 + 1, int16(i % 5), i}
+		})},
+	}
+	for _, tb := range tables {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS mossdev_raw_%s; CREATE TABLE mossdev_raw_%s (LIKE %s INCLUDING ALL)", tb.name, tb.name, tb.name)); err != nil {
+			return 0, err
+		}
+		defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS mossdev_raw_"+tb.name) //nolint:errcheck // scratch
+	}
+	// The rows are built on the fly from the sample: a slice header and a
+	// small string per row, next to nothing beside the COPY.
+	t0 := time.Now()
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		for _, tb := range tables {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"mossdev_raw_" + tb.name}, tb.cols, newCopySource(tb.rows, nil)); err != nil {
+				return fmt.Errorf("copy %s: %w", tb.name, err)
+			}
+		}
+		return nil
+	})
+	return time.Since(t0), err
+}
+
+func counted(n int64, row func(i int64) []any) iter.Seq[[]any] {
+	return func(yield func([]any) bool) {
+		for i := int64(1); i <= n; i++ {
+			if !yield(row(i)) {
+				return
+			}
+		}
+	}
+}
+
+// rawMaria LOAD DATAs n rows into a scratch copy of the search table, the
+// name key built afterwards, as the seed does.
+func rawMaria(ctx context.Context, t Targets, n int64) (time.Duration, error) {
+	s, err := newMaria(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	var buf bytes.Buffer
+	for i := int64(1); i <= n; i++ {
+		fmt.Fprintf(&buf, "%d\traw%d일상🌙\t%d\n", i, i, i%7)
+	}
+	const table = "mossdev_raw_hashtags"
+	defer s.db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table) //nolint:errcheck // scratch
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	for _, q := range []string{"DROP TABLE IF EXISTS " + table, fmt.Sprintf(HashtagTable, table)} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return 0, err
+		}
+	}
+	name := "mossdev-raw-" + strconv.FormatInt(readerSeq.Add(1), 10)
+	data := buf.Bytes()
+	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
+	defer mysql.DeregisterReaderHandler(name)
+	t0 := time.Now()
+	if _, err := conn.ExecContext(ctx, `LOAD DATA LOCAL INFILE 'Reader::`+name+`' INTO TABLE `+table+`
+		CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (id, name, card_count)`); err != nil {
+		return 0, err
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(HashtagNameKey, table)); err != nil {
+		return 0, err
+	}
+	return time.Since(t0), nil
+}
+
+// rawMongo inserts n view-shaped documents, built beforehand, with the
+// seed's workers and batch size.
+func rawMongo(ctx context.Context, t Targets, n int64) (time.Duration, error) {
+	s, err := newMongo(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	coll := s.db.Collection("mossdev_raw_views")
+	_ = coll.Drop(ctx)
+	defer coll.Drop(context.WithoutCancel(ctx)) //nolint:errcheck // scratch
+	at := time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC)
+	var batches [][]any
+	for i := int64(0); i < n; i += int64(s.batch) {
+		b := make([]any, 0, s.batch)
+		for j := i; j < min(n, i+int64(s.batch)); j++ {
+			var id bson.ObjectID
+			binary.BigEndian.PutUint32(id[0:4], uint32(at.Unix()))
+			binary.BigEndian.PutUint64(id[4:12], uint64(j))
+			b = append(b, ViewDoc{ID: id, CardID: j/10 + 1, UserID: j%5000 + 1, ViewedAt: at.Add(time.Duration(j) * time.Millisecond)})
+		}
+		batches = append(batches, b)
+	}
+	t0 := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	work := make(chan []any)
+	g.Go(func() error {
+		defer close(work)
+		for _, b := range batches {
+			select {
+			case work <- b:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	for range s.workers {
+		g.Go(func() error {
+			for b := range work {
+				if _, err := coll.InsertMany(gctx, b, options.InsertMany().SetOrdered(false)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	return time.Since(t0), err
+}
+
+// rawES bulk-indexes n copies of real card documents (a sample of 1,000
+// cycled) into a scratch index with the cards mapping.
+func rawES(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
+	s, err := newES(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	const index = "mossdev-raw-cards"
+	_ = deleteIndex(ctx, s.es, index)
+	defer deleteIndex(context.WithoutCancel(ctx), s.es, index) //nolint:errcheck // scratch
+	res, err := s.es.Indices.Create(index, s.es.Indices.Create.WithBody(strings.NewReader(
+		`{"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": `+CardsMapping+`}`)),
+		s.es.Indices.Create.WithContext(ctx))
+	if err := esErr(res, err); err != nil {
+		return 0, err
+	}
+	var sample [][]byte
+	for c := range ds.Cards(1, 1000) {
+		b, _ := json.Marshal(NewCardDoc(c))
+		sample = append(sample, b)
+	}
+	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{Client: s.es, Index: index, NumWorkers: s.workers, FlushBytes: 4 << 20, FlushInterval: time.Minute})
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	for i := int64(1); i <= n; i++ {
+		if err := bi.Add(ctx, esutil.BulkIndexerItem{Action: "index", DocumentID: strconv.FormatInt(i, 10),
+			Body: bytes.NewReader(sample[i%int64(len(sample))])}); err != nil {
+			return 0, err
+		}
+	}
+	if err := bi.Close(ctx); err != nil {
+		return 0, err
+	}
+	elapsed := time.Since(t0)
+	if st := bi.Stats(); st.NumFailed > 0 {
+		return elapsed, fmt.Errorf("%d documents failed", st.NumFailed)
+	}
+	return elapsed, nil
+}
+
+// rawS3 puts n card images (a sample of 64, generated beforehand, cycled)
+// from the seed's number of workers under a scratch prefix.
+func rawS3(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
+	s, err := newS3(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	var sample [][]byte
+	for id := int64(1); id <= 64; id++ {
+		img, err := ds.Image(id)
+		if err != nil {
+			return 0, err
+		}
+		sample = append(sample, img)
+	}
+	key := func(i int64) string { return "_mossdev/raw/" + strconv.FormatInt(i, 10) + ".png" }
+	defer func() {
+		var keys []string
+		for i := int64(0); i < n; i++ {
+			if keys = append(keys, key(i)); len(keys) == 1000 || i == n-1 {
+				_ = s.deleteKeys(context.WithoutCancel(ctx), keys)
+				keys = keys[:0]
+			}
+		}
+	}()
+	t0 := time.Now()
+	var next atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for range s.workers {
+		g.Go(func() error {
+			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
+				if _, err := s.put(gctx, key(i), sample[i%int64(len(sample))], "image/png"); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	return time.Since(t0), err
+}
+
+// rawRedis SETs n cache entries (a sample cycled) pipelined per shard.
+func rawRedis(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
+	s, err := newRedis(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	var sample [][]byte
+	for c := range ds.Cards(1, 100) {
+		_, v, _ := seed.CacheEntry(c)
+		sample = append(sample, v)
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "mossdev:raw:" + strconv.Itoa(i)
+	}
+	defer func() {
+		for _, c := range s.shards {
+			_ = c.Del(context.WithoutCancel(ctx), keys...).Err()
+		}
+	}()
+	pipes := make([]redis.Pipeliner, len(s.shards))
+	for i, c := range s.shards {
+		pipes[i] = c.Pipeline()
+	}
+	t0 := time.Now()
+	pending := make([]int, len(pipes))
+	for i, k := range keys {
+		sh := shard.Index(k, len(pipes))
+		pipes[sh].Set(ctx, k, sample[i%len(sample)], 0)
+		if pending[sh]++; pending[sh] == s.batch {
+			if _, err := pipes[sh].Exec(ctx); err != nil {
+				return 0, err
+			}
+			pending[sh] = 0
+		}
+	}
+	for sh, p := range pipes {
+		if pending[sh] > 0 {
+			if _, err := p.Exec(ctx); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return time.Since(t0), nil
+}
+
+// rawRabbit publishes n job messages (a sample cycled) to a scratch queue
+// with confirms, confirmWindow in flight.
+func rawRabbit(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
+	s, err := newRabbit(ctx, t)
+	if err != nil {
+		return 0, err
+	}
+	defer s.close()
+	ch, err := s.conn.Channel()
+	if err != nil {
+		return 0, err
+	}
+	defer ch.Close()
+	const queue = "mossdev.raw"
+	if _, err := ch.QueueDeclare(queue, true, false, false, false, nil); err != nil {
+		return 0, err
+	}
+	defer ch.QueueDelete(queue, false, false, false) //nolint:errcheck // scratch
+	if err := ch.Confirm(false); err != nil {
+		return 0, err
+	}
+	var sample []amqp.Publishing
+	for j := range ds.WriteBehindJobs() {
+		if sample = append(sample, Publishing(j)); len(sample) == 100 {
+			break
+		}
+	}
+	t0 := time.Now()
+	window := make([]*amqp.DeferredConfirmation, 0, confirmWindow)
+	for i := int64(0); i < n; i++ {
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, false, false, sample[i%int64(len(sample))])
+		if err != nil {
+			return 0, err
+		}
+		if window = append(window, dc); len(window) == confirmWindow {
+			for _, d := range window[:confirmWindow/2] {
+				if ok, err := d.WaitContext(ctx); err != nil || !ok {
+					return 0, fmt.Errorf("confirm: ok=%v %v", ok, err)
+				}
+			}
+			window = append(window[:0], window[confirmWindow/2:]...)
+		}
+	}
+	for _, d := range window {
+		if ok, err := d.WaitContext(ctx); err != nil || !ok {
+			return 0, fmt.Errorf("confirm: ok=%v %v", ok, err)
+		}
+	}
+	return time.Since(t0), nil
+}

@@ -1,0 +1,166 @@
+// Package docker runs the platform's servers as containers of official
+// images (or stand-ins for them, named so in every output), created and
+// started with testcontainers-go; what testcontainers-go does not do —
+// finding a stack's containers by label, stats, networks, volumes, exec,
+// logs — goes through the Docker client it uses (github.com/moby/moby/client).
+//
+// One stack is one private Docker network (mossdev-<stack>-<id>) on which
+// each container's alias and hostname are its service name; every host
+// port is published on 127.0.0.1 only, at the ports the stack chose, so
+// URLs are the same as on the native backend. Containers, the network and
+// one named volume per service carry the labels org.mossdev.stack,
+// org.mossdev.stack-dir and org.mossdev.service: Observe, Stop, Logs and
+// Remove find everything by label, so they work after the mossdev that
+// started the stack was killed, and nothing depends on testcontainers'
+// reaper (Ryuk), which is turned off: it would kill a stack that must
+// outlive the command, and its image cannot be pulled offline.
+//
+// mossdev's own fakes (the S3 bucket and the CDN) are not containers: they
+// run on the host through the native backend, under this backend's
+// lifecycle (see DockerSpec.Host), so nothing has to be built or pulled for
+// them.
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/moby/moby/client"
+	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/native"
+)
+
+// Labels on every container, network and volume of a stack.
+const (
+	LabelStack    = "org.mossdev.stack"     // the stack's name, for people
+	LabelStackDir = "org.mossdev.stack-dir" // the stack's directory: its identity
+	LabelService  = "org.mossdev.service"
+	// LabelStandIn on an image says it is a stand-in for the official one
+	// (CI's offline images); its text is shown as the service's stand-in note.
+	LabelStandIn = "org.mossdev.stand-in"
+)
+
+// Grace is how long a stop waits after the polite signal before SIGKILL.
+const Grace = 15 * time.Second
+
+// Backend is the docker backend of one stack.
+type Backend struct {
+	stack string
+	dir   string
+	id    string // mossdev-<stack>-<hash of dir>: network, container and volume prefix
+	host  *native.Backend
+
+	cliOnce sync.Once
+	cli     *client.Client
+	cliErr  error
+
+	netMu sync.Mutex // one network per stack: create it once
+
+	pullMu sync.Mutex
+	pulls  map[string]*pull
+
+	statMu sync.Mutex
+	stats  map[string]*usageStream // per running container, for CPU and memory
+}
+
+var (
+	_ stack.Backend = (*Backend)(nil)
+	_ stack.Execer  = (*Backend)(nil)
+)
+
+// New returns the docker backend for the stack in dir. Nothing is contacted
+// until the first call that needs the engine.
+func New(stackName, dir string) *Backend {
+	configure()
+	sum := sha256.Sum256([]byte(dir))
+	return &Backend{
+		stack: stackName, dir: dir,
+		id:    fmt.Sprintf("mossdev-%s-%s", stackName, hex.EncodeToString(sum[:3])),
+		host:  native.New(stackName, dir),
+		pulls: map[string]*pull{},
+		stats: map[string]*usageStream{},
+	}
+}
+
+func (b *Backend) Name() string { return "docker" }
+
+var configureOnce sync.Once
+
+// configure sets testcontainers-go up before its first use (it reads its
+// configuration once per process): no reaper, since the stack must outlive
+// the command and mossdev cleans up by its own labels; the engine's host is
+// 127.0.0.1, because /.dockerenv on CI machines makes testcontainers
+// believe it runs in a container and dial the default gateway; and no
+// chatter on stderr, which belongs to mossdev's own progress output.
+//
+// The MySQL driver's logger is silenced for the same reason: Docker's port
+// proxy accepts connections before MariaDB listens and then closes them, and
+// the driver logs every such EOF, which the probe already reports as its
+// error.
+func configure() {
+	configureOnce.Do(func() {
+		_ = mysql.SetLogger(log.New(io.Discard, "", 0))
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+		if os.Getenv("TESTCONTAINERS_HOST_OVERRIDE") == "" {
+			_ = os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
+		}
+		tclog.SetDefault(tclog.NewNoopLogger())
+	})
+}
+
+// client returns the Docker client, created on first use from the
+// environment (DOCKER_HOST and friends), as testcontainers-go does.
+func (b *Backend) client() (*client.Client, error) {
+	b.cliOnce.Do(func() {
+		b.cli, b.cliErr = client.New(client.FromEnv)
+	})
+	return b.cli, b.cliErr
+}
+
+// engine returns the client after checking the engine answers, with a
+// user-facing error when it does not.
+func (b *Backend) engine(ctx context.Context) (*client.Client, error) {
+	cli, err := b.client()
+	if err == nil {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_, err = cli.Ping(pctx, client.PingOptions{})
+	}
+	if err != nil {
+		return nil, &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: err.Error(),
+			Fix: "start Docker (or set DOCKER_HOST), or use --backend native"}
+	}
+	return cli, nil
+}
+
+// labels of a resource of this stack; service may be empty (the network).
+func (b *Backend) labels(service string) map[string]string {
+	l := map[string]string{LabelStack: b.stack, LabelStackDir: b.dir}
+	if service != "" {
+		l[LabelService] = service
+	}
+	return l
+}
+
+// filter selects this stack's resources, or one service's.
+func (b *Backend) filter(service string) client.Filters {
+	f := make(client.Filters).Add("label", LabelStackDir+"="+b.dir)
+	if service != "" {
+		f.Add("label", LabelService+"="+service)
+	}
+	return f
+}
+
+func (b *Backend) network() string               { return b.id }
+func (b *Backend) containerName(s string) string { return b.id + "-" + s }
+func (b *Backend) volumeName(s string) string    { return b.id + "-" + s }

@@ -1,0 +1,53 @@
+package s3
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/mossdev/mossdev/stack"
+)
+
+// countCap stops the listing: production held hundreds of millions of
+// images, and the TUI asks every 2 s; past the cap it says "≥".
+const countCap = 100_000
+
+// counters lists the image bucket (ListObjectsV2, 1,000 keys a page) and
+// reports how many images and bytes it holds.
+func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	defer cancel()
+	c := awss3.New(awss3.Options{
+		BaseEndpoint:     aws.String(Endpoint(e)),
+		Region:           Region,
+		UsePathStyle:     true,
+		Credentials:      credentials.NewStaticCredentialsProvider(e.Secrets.S3AccessKey, e.Secrets.S3SecretKey, ""),
+		RetryMaxAttempts: 1,
+	})
+	p := awss3.NewListObjectsV2Paginator(c, &awss3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
+	var n, size int64
+	for p.HasMorePages() && n < countCap {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			if n == 0 {
+				return nil, err
+			}
+			break // a partial count is still a lower bound
+		}
+		n += int64(len(page.Contents))
+		for _, o := range page.Contents {
+			size += aws.ToInt64(o.Size)
+		}
+	}
+	objects := fmt.Sprint(n)
+	if p.HasMorePages() {
+		objects = "≥" + objects
+	}
+	return []stack.Counter{
+		{Name: "objects", Value: objects},
+		{Name: "bytes", Value: fmt.Sprintf("%d (%.1f MiB)", size, float64(size)/(1<<20))},
+	}, nil
+}

@@ -1,0 +1,12 @@
+package s3
+
+import "github.com/mossdev/mossdev/stack"
+
+// HostNote is added to the stand-in note on the docker backend.
+const HostNote = "runs on the host, not in a container"
+
+// docker: the bucket is mossdev's own process (gofakes3 in serve mode) on
+// both backends. On docker it still runs on the host, under the docker
+// backend's labels and lifecycle: laptop users need no mossdev image and
+// nothing to pull for it, and apps reach it at the same 127.0.0.1 address.
+func docker(*stack.Env) (stack.DockerSpec, error) { return stack.DockerSpec{Host: true}, nil }

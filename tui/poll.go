@@ -1,0 +1,196 @@
+package tui
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/mossdev/mossdev/stack"
+)
+
+// Messages brought by the commands below. Every call to the stack happens
+// in a command; Update stores the result; View draws it.
+type (
+	// statusTickMsg drives the status refresh (and the log tail).
+	statusTickMsg struct{}
+	// countersTickMsg drives the counters refresh.
+	countersTickMsg struct{}
+	// settledMsg arrives shortly after the selection moved; if the
+	// selection is still there, its counters and log are read at once.
+	settledMsg struct{ seq int }
+
+	statusMsg struct {
+		statuses []stack.Status
+		err      error
+		at       time.Time
+		took     time.Duration
+	}
+	countersMsg struct {
+		name     string
+		counters []stack.Counter
+		err      error
+		at       time.Time
+	}
+	logsMsg struct {
+		name  string
+		lines []string
+		err   error
+	}
+	// actionMsg reports a stop, start or restart that finished.
+	actionMsg struct {
+		op, name string
+		err      error
+		took     time.Duration
+	}
+)
+
+func tickStatus(d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return statusTickMsg{} })
+}
+
+func tickCounters(d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(time.Time) tea.Msg { return countersTickMsg{} })
+}
+
+// pollStatus observes the stack once, every probe bounded by limit.
+func pollStatus(ctx context.Context, src Source, limit time.Duration) tea.Cmd {
+	return func() tea.Msg {
+		t := time.Now()
+		// Status bounds each probe by limit itself, after observing the
+		// processes. No tighter deadline here: one that expired during a
+		// slow observation would fail every probe at once and paint the
+		// whole stack unhealthy. This one only stops a wedged backend
+		// from holding the refresh forever (statusBusy skips ticks meanwhile).
+		ctx, cancel := context.WithTimeout(ctx, statusTimeout)
+		defer cancel()
+		sts, err := src.Status(ctx, limit)
+		return statusMsg{statuses: sts, err: err, at: time.Now(), took: time.Since(t)}
+	}
+}
+
+// statusTimeout bounds a whole status refresh.
+const statusTimeout = 15 * time.Second
+
+// countersTimeout bounds one counters read; each service's own read is
+// bounded tighter (1.5 s, 2.5 s for the MongoDB stand-in's count).
+const countersTimeout = 3 * time.Second
+
+// pollCounters reads one service's live figures.
+func pollCounters(ctx context.Context, src Source, name string) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, countersTimeout)
+		defer cancel()
+		cs, err := src.Counters(ctx, name)
+		return countersMsg{name: name, counters: cs, err: err, at: time.Now()}
+	}
+}
+
+// countersBatchMsg carries several services' counters read together.
+type countersBatchMsg []countersMsg
+
+// pollCountersAll reads several services' counters concurrently and
+// reports them in one message, so the architecture view redraws once per
+// refresh rather than once per service.
+func pollCountersAll(ctx context.Context, src Source, names []string) tea.Cmd {
+	return func() tea.Msg {
+		out := make(countersBatchMsg, len(names))
+		var wg sync.WaitGroup
+		for i, n := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out[i] = pollCounters(ctx, src, n)().(countersMsg)
+			}()
+		}
+		wg.Wait()
+		return out
+	}
+}
+
+// tailBytes is how much of the end of a log is read for the tail.
+const tailBytes = 16 << 10
+
+// pollLogs reads the last n lines of a service's log and closes it: the UI
+// holds no file open between refreshes.
+func pollLogs(ctx context.Context, src Source, name string, n int) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		r, err := src.Logs(ctx, name, false)
+		if err != nil {
+			return logsMsg{name: name, err: err}
+		}
+		defer r.Close()
+		lines, err := lastLines(r, n)
+		return logsMsg{name: name, lines: lines, err: err}
+	}
+}
+
+// lastLines returns the last n lines of r, seeking near the end when r can.
+func lastLines(r io.Reader, n int) ([]string, error) {
+	if sk, ok := r.(io.Seeker); ok {
+		if size, err := sk.Seek(0, io.SeekEnd); err == nil {
+			_, _ = sk.Seek(max(0, size-tailBytes), io.SeekStart)
+		}
+	}
+	// Keep only the last tailBytes of whatever is read.
+	var buf bytes.Buffer
+	chunk := make([]byte, 32<<10)
+	for {
+		k, err := r.Read(chunk)
+		buf.Write(chunk[:k])
+		if buf.Len() > 2*tailBytes {
+			b := buf.Bytes()[buf.Len()-tailBytes:]
+			buf = *bytes.NewBuffer(append([]byte(nil), b...))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	text := strings.TrimRight(buf.String(), "\n")
+	if text == "" {
+		return nil, nil
+	}
+	lines := strings.Split(text, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		lines[i] = clean(l)
+	}
+	return lines, nil
+}
+
+// stopTimeout and startTimeout bound the actions: a stop waits out a grace
+// period before SIGKILL; a start waits for the probe (RabbitMQ takes ~10 s).
+const (
+	stopTimeout  = 60 * time.Second
+	startTimeout = 3 * time.Minute
+)
+
+// runAction stops, starts or restarts a service, as `mossdev stop` and
+// `mossdev start` do.
+func runAction(ctx context.Context, src Source, op, name string) tea.Cmd {
+	return func() tea.Msg {
+		t := time.Now()
+		var err error
+		if op == "stop" || op == "restart" {
+			c, cancel := context.WithTimeout(ctx, stopTimeout)
+			err = src.Stop(c, name)
+			cancel()
+		}
+		if err == nil && (op == "start" || op == "restart") {
+			c, cancel := context.WithTimeout(ctx, startTimeout)
+			_, err = src.Start(c, name)
+			cancel()
+		}
+		return actionMsg{op: op, name: name, err: err, took: time.Since(t)}
+	}
+}
