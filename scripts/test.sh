@@ -28,7 +28,7 @@ set -e
 source .cache/images.env
 echo "test: the integration suite again on the docker backend ($(grep -c '^export' .cache/images.env) images from .cache/images.env)"
 set +e
-MOSSDEV_BACKEND=docker go test -count=1 -timeout 15m -v "$@" ./stack/stacktest/ ./stack/docker/ 2>&1 | tee -a "$log" | show
+MOSSDEV_BACKEND=docker go test -p 1 -count=1 -timeout 15m -v "$@" ./stack/stacktest/ ./stack/docker/ 2>&1 | tee -a "$log" | show
 rc2=${PIPESTATUS[0]}
 set -e
 [ "$rc" -ne 0 ] || rc=$rc2

@@ -50,7 +50,7 @@ func TestUIEndToEndInTmux(t *testing.T) {
 	if e.stack == "" {
 		e.stack = fmt.Sprintf("tui-e2e-%d", os.Getpid()%100000)
 		t.Cleanup(func() { e.run("down") })
-		if out, err := e.run("up", "--no-tui"); err != nil {
+		if out, err := e.run("up", "--no-tui", "--backend", "native"); err != nil {
 			t.Fatalf("mossdev up: %v\n%s", err, out)
 		}
 	}
