@@ -11,8 +11,12 @@
 package fakes
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"time"
 )
 
 // Environment variables of serve mode.
@@ -36,4 +40,30 @@ func ServeEnv(kind string, cfg any) ([]string, error) {
 		return nil, fmt.Errorf("encode %s config: %w", kind, err)
 	}
 	return []string{EnvKind + "=" + kind, EnvConfig + "=" + string(b)}, nil
+}
+
+// ServeHTTP listens on addr and serves h until ctx ends, then shuts down,
+// giving requests in flight (image uploads and downloads) grace to finish
+// before they are cut off. It returns nil after a shutdown, an error naming
+// the address when it cannot listen.
+func ServeHTTP(ctx context.Context, addr string, h http.Handler, grace time.Duration) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+	}
+	<-done
+	return nil
 }

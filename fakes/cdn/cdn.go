@@ -28,7 +28,6 @@ import (
 	"container/list"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,6 +35,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/mossdev/mossdev/fakes"
 )
 
 // Defaults applied when the matching Config field is zero.
@@ -282,24 +283,5 @@ func Run(ctx context.Context, cfg Config) error {
 const shutdownTimeout = 5 * time.Second
 
 func serve(ctx context.Context, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("serve on %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		// Downloads still running after the grace period are cut off.
-		_ = hs.Close()
-	}
-	<-done
-	return nil
+	return fakes.ServeHTTP(ctx, addr, h, shutdownTimeout)
 }

@@ -24,7 +24,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -33,6 +32,8 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mossdev/mossdev/fakes"
 )
 
 // StoreFile is the name of the bbolt database that holds every bucket,
@@ -163,26 +164,5 @@ func Run(ctx context.Context, cfg Config) error {
 const shutdownTimeout = 5 * time.Second
 
 func serve(ctx context.Context, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("serve on %s: %w", addr, err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		// Uploads still running after the grace period are cut off; the
-		// bbolt transaction they were in never commits, so the store stays
-		// consistent.
-		_ = hs.Close()
-	}
-	<-done
-	return nil
+	return fakes.ServeHTTP(ctx, addr, h, shutdownTimeout)
 }

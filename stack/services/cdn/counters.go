@@ -2,34 +2,18 @@ package cdn
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
 )
-
-var client = &http.Client{Timeout: 1500 * time.Millisecond}
 
 // counters reads the cache's hit ratio from GET /_cdn/stats: a warm CDN
 // answers most image requests itself, and S3 only sees the misses.
 func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, URL(e)+"/_cdn/stats", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("/_cdn/stats: status %d", resp.StatusCode)
-	}
 	var s struct {
 		Hits     int64   `json:"hits"`
 		Misses   int64   `json:"misses"`
@@ -37,8 +21,8 @@ func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
 		Objects  int64   `json:"objects"`
 		Bytes    int64   `json:"bytes"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&s); err != nil {
-		return nil, fmt.Errorf("read /_cdn/stats: %w", err)
+	if err := probe.GetJSON(ctx, URL(e)+"/_cdn/stats", &s); err != nil {
+		return nil, err
 	}
 	ratio := "no requests yet"
 	if s.Hits+s.Misses > 0 {

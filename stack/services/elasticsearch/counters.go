@@ -2,44 +2,23 @@ package elasticsearch
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
 )
-
-var client = &http.Client{Timeout: 1500 * time.Millisecond}
 
 // counters reads the document count over all indices (hidden ones aside)
 // from _cat/indices, which both the real server and the emulator answer.
 func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, URL(e)+"/_cat/indices?format=json", nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("_cat/indices: status %d", resp.StatusCode)
-	}
 	var rows []map[string]any
-	if err := json.Unmarshal(body, &rows); err != nil {
-		return nil, fmt.Errorf("read _cat/indices: %w", err)
+	if err := probe.GetJSON(ctx, URL(e)+"/_cat/indices?format=json", &rows); err != nil {
+		return nil, err
 	}
 	var docs int64
 	var names []string

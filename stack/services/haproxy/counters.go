@@ -4,16 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
 	"github.com/mossdev/mossdev/stack/services/rabbitmq"
 )
-
-var statsClient = &http.Client{Timeout: 1500 * time.Millisecond}
 
 // counters reads current sessions per RabbitMQ node from the stats CSV
 // (stopping a node shows its sessions move to the others) and the queue
@@ -40,19 +37,7 @@ func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
 // server of the rabbitmq backend from the stats page's CSV export. Go's
 // client sends the URL's user and password as basic auth.
 func Sessions(ctx context.Context, statsURL string) ([]stack.Counter, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(statsURL, "/")+"/;csv", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := statsClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("stats page: status %d", resp.StatusCode)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := probe.Get(ctx, strings.TrimSuffix(statsURL, "/")+"/;csv")
 	if err != nil {
 		return nil, err
 	}
