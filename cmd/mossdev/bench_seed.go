@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -72,6 +72,7 @@ type benchSeedResult struct {
 	ResetDirty  []time.Duration     `json:"resetAfterChangeNs"`
 	ResetReport *load.Report        `json:"lastReset"`
 	Alone       []load.StoreReport  `json:"alone,omitempty"`
+	PeakRSS     int64               `json:"peakRssBytes,omitempty"`
 	Stores      []benchSeedStoreRow `json:"stores"`
 }
 
@@ -122,7 +123,7 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 	}
 	t := load.TargetsFor(env)
 	res := &benchSeedResult{CPUs: runtime.NumCPU()}
-	defer debug.SetGCPercent(debug.SetGCPercent(400)) // as mossdev seed does
+	defer lazyGC()() // as mossdev seed does
 
 	fmt.Fprintf(g.stderr, "seeding (scale %s, seed %d)...\n", p.Scale, p.Seed)
 	prog := newSeedProgress(g.stderr, false, o.json)
@@ -191,6 +192,7 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 		}
 		res.Stores = append(res.Stores, row)
 	}
+	res.PeakRSS = peakRSS()
 	if o.json {
 		return writeJSON(g.stdout, res)
 	}
@@ -227,16 +229,22 @@ func printBenchSeed(w io.Writer, r *benchSeedResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "store\trows\tseed s\tseed rows/s\talone rows/s\traw rows/s\tseed/raw\talone/raw\t")
 	for _, s := range r.Stores {
-		aloneRatio := 0.0
-		if s.RawRate > 0 {
-			aloneRatio = s.Alone / s.RawRate
+		alone, aloneRatio := "-", "-"
+		if s.Alone > 0 {
+			alone = fmt.Sprintf("%.0f", s.Alone)
+			if s.RawRate > 0 {
+				aloneRatio = fmt.Sprintf("%.2f", s.Alone/s.RawRate)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t\n", s.Store, s.Rows, s.Seconds, s.Rate, s.Alone, s.RawRate, s.Ratio, aloneRatio)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%s\t%.0f\t%.2f\t%s\t\n", s.Store, s.Rows, s.Seconds, s.Rate, alone, s.RawRate, s.Ratio, aloneRatio)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nend to end: %d cards into every store in %.1fs = %.0f cards/s (template copy and warm-up %.2fs included)\n",
 		r.Counts.Cards, r.Seed.Elapsed.Seconds(), r.Seed.CardsPerSec(), r.Seed.Snapshot.Seconds())
 	fmt.Fprintf(w, "seed: all stores concurrently; alone: one store at a time (--only); raw: the bulk path alone on prepared rows, at most %d rows each\n", maxRawRows(r.Raw))
+	if r.PeakRSS > 0 {
+		fmt.Fprintf(w, "peak memory of this process (generator and loaders, not the servers): %d MB\n", r.PeakRSS>>20)
+	}
 	fmt.Fprintf(w, "reset: unchanged %.2fs, after changing 1,000 cards %.2fs (median of %d)\n",
 		median(r.ResetClean).Seconds(), median(r.ResetDirty).Seconds(), len(r.ResetClean))
 	if rr := r.ResetReport; rr != nil {
@@ -252,4 +260,21 @@ func maxRawRows(rs []load.RawResult) int64 {
 		m = max(m, r.Rows)
 	}
 	return m
+}
+
+// peakRSS is this process's peak resident memory (Linux VmHWM), 0 elsewhere.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }

@@ -2,9 +2,11 @@
 // store of a running platform, each through its bulk path, all stores
 // concurrently, each streaming from the generator in constant memory:
 //
-//	PostgreSQL     pgx CopyFrom through PgBouncer, one transaction; then
-//	               VACUUM ANALYZE, a template database for reset, pg_prewarm
-//	MariaDB        LOAD DATA LOCAL INFILE from a reader, unique key built after
+//	PostgreSQL     pgx CopyFrom through PgBouncer, one transaction (foreign
+//	               keys dropped and re-added inside it); VACUUM ANALYZE; a
+//	               template database for reset; pg_prewarm
+//	MariaDB        LOAD DATA LOCAL INFILE from a reader into a side table,
+//	               unique key built after, swapped in with one RENAME
 //	MongoDB        unordered InsertMany batches from several workers
 //	Elasticsearch  go-elasticsearch's BulkIndexer (_bulk)
 //	S3             parallel PutObject, images generated in the workers
@@ -15,12 +17,21 @@
 // (Migrate, schema_version).
 //
 // Idempotence and interruption are decided from the stores themselves:
-// each keeps a marker (Marker) saying which dataset it holds and whether
-// loading finished, written "loading" before the store is touched and
-// "complete" last. Seed keeps the stores whose marker matches and cleans
-// and reloads the others; Reset returns each store to the last complete
-// seed as cheaply as it can (see Reset).
+// each keeps a Marker saying which dataset it holds and whether loading
+// finished, written "loading" before the store is touched and "complete"
+// last (PostgreSQL's in the same transaction as its rows). Seed keeps the
+// stores whose marker matches and cleans and reloads the others, so a
+// repeated seed is a no-op and an interrupted one is finished by the next.
+// A PostgreSQL advisory lock keeps two seeds or resets off one stack.
+//
+// Reset returns each store to the last complete seed as cheaply as it can
+// find out what changed: PostgreSQL by copying the template database back;
+// MariaDB by CHECKSUM TABLE; the view log by a digest of the FerretDB
+// stand-in's storage (FerretTable) or an exact count; Elasticsearch by its
+// document count; S3 by one listing against the seeded MD5s; Redis and
+// RabbitMQ, whose seeded contents are small, by putting them back.
 //
 // Writers take addresses (Targets), never a stack, so they load either
-// backend; TargetsFor reads them from a stack's Env.
+// backend; TargetsFor reads them from a stack's Env. Raw measures each
+// store's bulk path alone, for `mossdev bench seed`.
 package load

@@ -447,10 +447,11 @@ func Reset(ctx context.Context, t Targets, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reset: %w", err)
 	}
+	params := ParamsOf(tm.Seed, tm.Cards)
 	if ds.Fingerprint() != tm.Fingerprint {
 		return nil, fmt.Errorf("reset: the template was seeded by another generator version (%s, now %s): run `mossdev seed` again", tm.Fingerprint, ds.Fingerprint())
 	}
-	rep := &Report{Fingerprint: ds.Fingerprint(), Params: ds.Params(), Counts: ds.Counts()}
+	rep := &Report{Fingerprint: ds.Fingerprint(), Params: params, Counts: ds.Counts()}
 	stores, err := openAll(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("reset: connect: %w", err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -178,4 +177,14 @@ func links(ds *seed.Dataset) int64 {
 	return n
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+// ParamsOf names a dataset found in a store by seed and card count: the
+// scale whose card count it is, or Cards alone.
+func ParamsOf(s uint64, cards int64) seed.Params {
+	p := seed.Params{Seed: s, Cards: cards}
+	for _, sc := range seed.Scales() {
+		if ds, err := seed.New(seed.Params{Scale: sc}); err == nil && ds.Counts().Cards == cards {
+			p.Scale = sc
+		}
+	}
+	return p
+}

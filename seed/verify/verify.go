@@ -162,7 +162,7 @@ func Run(ctx context.Context, t load.Targets, o Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	rep := &Report{Fingerprint: ds.Fingerprint(), Params: ds.Params(), Counts: ds.Counts()}
+	rep := &Report{Fingerprint: ds.Fingerprint(), Params: load.ParamsOf(p.Seed, p.Cards), Counts: ds.Counts()}
 	e := &env{t: t, ds: ds}
 	var sel []checkFn
 	for _, c := range checks {
