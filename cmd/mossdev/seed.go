@@ -118,15 +118,26 @@ func (o *upOptions) seedAfterUp(ctx context.Context, g *globals, s *stack.Stack)
 	return runSeed(ctx, g, s, p, &so)
 }
 
+// lazyGC makes the collector run less often during a seed, which
+// allocates short-lived rows by the million: the CPU goes to the stores
+// instead (the loaders' live heap is ~60 MB at any scale). A soft memory
+// limit keeps the process near 256 MB regardless. It returns the undo.
+func lazyGC() func() {
+	gc := debug.SetGCPercent(400)
+	limit := debug.SetMemoryLimit(256 << 20)
+	return func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	}
+}
+
 // runSeed seeds stack s and prints the report.
 func runSeed(ctx context.Context, g *globals, s *stack.Stack, p seed.Params, o *seedOptions) error {
 	env, err := s.Env()
 	if err != nil {
 		return err
 	}
-	// The seed allocates short-lived rows by the million: a lazier GC buys
-	// CPU back for the stores on a small machine (memory stays bounded).
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	defer lazyGC()()
 	prog := newSeedProgress(g.stderr, o.json, o.quiet)
 	rep, err := load.Seed(ctx, load.TargetsFor(env), p, load.Options{Force: o.force, Only: o.only, Progress: prog.event})
 	prog.stop()
