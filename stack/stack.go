@@ -181,9 +181,19 @@ func (s *Stack) writeDotenv() error {
 	}
 	var b strings.Builder
 	for _, v := range vars {
-		fmt.Fprintf(&b, "%s=%s\n", v.Name, v.Value)
+		fmt.Fprintf(&b, "%s=%s\n", v.Name, DotenvQuote(v.Value))
 	}
 	return writeFileAtomic(s.DotenvPath(), []byte(b.String()), 0o600)
+}
+
+// DotenvQuote single-quotes a value that a shell or a dotenv parser would
+// otherwise split or expand (the MariaDB DSN has parentheses), so the file
+// works with `set -a; . mossdev.env` and with dotenv libraries alike.
+func DotenvQuote(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\n'\"\\$`()&;|<>*?[]#~!{}") {
+		return v
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
 
 // DotenvPath is the .env file written at up (mode 0600: it holds secrets).

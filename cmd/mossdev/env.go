@@ -39,7 +39,7 @@ The same variables are in the stack's env file (mode 0600), written at up.`,
 			case "dotenv":
 				fmt.Fprint(g.stdout, notes)
 				for _, v := range vars {
-					fmt.Fprintf(g.stdout, "%s=%s\n", v.Name, v.Value)
+					fmt.Fprintf(g.stdout, "%s=%s\n", v.Name, stack.DotenvQuote(v.Value))
 				}
 			case "json":
 				m := map[string]string{}

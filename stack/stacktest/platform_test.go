@@ -135,6 +135,17 @@ func TestMariaDBEmojiRoundTrip(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("case-sensitive match found %d rows for 'love', want 1", n)
 	}
+	// Root over TCP takes the stack's secret and nothing else (install-db
+	// leaves root@127.0.0.1 without a password).
+	env := stacktest.Env(t)
+	for pw, wantOK := range map[string]bool{"": false, env.Secrets.MariaDBRoot: true} {
+		root, _ := sql.Open("mysql", fmt.Sprintf("root:%s@tcp(%s)/", pw, env.Addr("mariadb", "main")))
+		err := root.PingContext(ctx)
+		root.Close()
+		if (err == nil) != wantOK {
+			t.Fatalf("root with password %q over TCP: err %v, want success %v", pw, err, wantOK)
+		}
+	}
 	// MariaDB's 3-byte utf8 rejects the same emoji in strict mode.
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS it_tags3 (tag VARCHAR(190) CHARACTER SET utf8mb3)`); err != nil {
 		t.Fatal(err)

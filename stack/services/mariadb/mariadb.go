@@ -52,7 +52,11 @@ func DSN(e *stack.Env) string {
 func InitSQL(e *stack.Env) string {
 	q := func(s string) string { return strings.ReplaceAll(s, "'", "''") }
 	return strings.Join([]string{
+		// install-db leaves root@127.0.0.1 and root@::1 without a password,
+		// and over TCP they match before root@'%': give every root the secret.
 		fmt.Sprintf("ALTER USER IF EXISTS 'root'@'localhost' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
+		fmt.Sprintf("ALTER USER IF EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
+		fmt.Sprintf("ALTER USER IF EXISTS 'root'@'::1' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
 		fmt.Sprintf("CREATE USER IF NOT EXISTS 'root'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
 		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;",
 		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;", DB),
