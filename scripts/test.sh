@@ -3,7 +3,7 @@
 # loopback. Missing servers fail the run here (MOSSDEV_REQUIRE_STACK=1)
 # instead of skipping, and any skipped test fails it too.
 #
-# The integration suite runs twice: on the native backend, then on the
+# The integration suites (platform and seed) run twice: on the native backend, then on the
 # docker backend (MOSSDEV_BACKEND=docker) with the images named in
 # .cache/images.env (offline stand-ins built by scripts/build-images.sh,
 # which runs first when the file is missing), together with the docker
@@ -28,7 +28,7 @@ set -e
 source .cache/images.env
 echo "test: the integration suite again on the docker backend ($(grep -c '^export' .cache/images.env) images from .cache/images.env)"
 set +e
-MOSSDEV_BACKEND=docker go test -p 1 -count=1 -timeout 15m -v "$@" ./stack/stacktest/ ./stack/docker/ 2>&1 | tee -a "$log" | show
+MOSSDEV_BACKEND=docker go test -p 1 -count=1 -timeout 15m -v "$@" ./stack/stacktest/ ./seed/seedtest/ ./stack/docker/ 2>&1 | tee -a "$log" | show
 rc2=${PIPESTATUS[0]}
 set -e
 [ "$rc" -ne 0 ] || rc=$rc2
