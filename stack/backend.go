@@ -15,7 +15,7 @@ type Backend interface {
 	// Start launches a service and returns once it is launched, not ready.
 	// The channel receives the exit error if the service ends, so a server
 	// that dies during start fails Up at once instead of at the deadline.
-	Start(ctx context.Context, svc Service, env *Env) (exited <-chan error, err error)
+	Start(ctx context.Context, svc Service, env *Runtime) (exited <-chan error, err error)
 	// Stop stops one service: signal, grace period, then kill.
 	Stop(ctx context.Context, svc Service) error
 	// Observe reports what exists for this stack, found by label, so it
@@ -42,8 +42,8 @@ type Observed struct {
 
 // Execer is a Backend that can run a program where a service runs, so a
 // service's setup has one code path on every backend (RabbitMQ's
-// rabbitmqctl join). Stack fills Env.Exec from it; without it Env.Exec is
+// rabbitmqctl join). Stack fills Runtime.Exec from it; without it Runtime.Exec is
 // nil and setups that need it fail with a clear error.
 type Execer interface {
-	Exec(ctx context.Context, svc Service, env *Env, args ...string) (string, error)
+	Exec(ctx context.Context, svc Service, env *Runtime, args ...string) (string, error)
 }

@@ -4,7 +4,7 @@ package stack
 //
 // Inside the stack's private network services reach each other by service
 // name and container port (pgbouncer → postgres:5432); the host reaches
-// them on 127.0.0.1 at the ports in Env.Ports, so URLs, `mossdev env` and
+// them on 127.0.0.1 at the ports in Runtime.Ports, so URLs, `mossdev env` and
 // probes have the same shape on both backends.
 type DockerSpec struct {
 	// Image is the reference to run: the pinned default of package images,

@@ -16,7 +16,7 @@ import (
 // dependents start the moment their dependencies answer.
 type executor struct {
 	s      *Stack
-	env    *Env
+	env    *Runtime
 	t0     time.Time
 	ctx    context.Context
 	cancel context.CancelFunc

@@ -116,7 +116,7 @@ func PortHolder(p int) string {
 
 // checkPorts fails with ErrPortInUse naming the holder if a port the service
 // is about to bind is taken.
-func checkPorts(svc Service, e *Env) error {
+func checkPorts(svc Service, e *Runtime) error {
 	for _, n := range svc.Ports {
 		p := e.Port(svc.Name, n)
 		if !portFree(p) {

@@ -33,24 +33,24 @@ type Service struct {
 	// (PostgreSQL's "smart" shutdown waits for clients).
 	StopSignal string
 	// Native describes the supervised process of the native backend.
-	Native func(e *Env) (NativeSpec, error)
+	Native func(e *Runtime) (NativeSpec, error)
 	// Docker describes the container of the docker backend.
-	Docker func(e *Env) (DockerSpec, error)
+	Docker func(e *Runtime) (DockerSpec, error)
 	// Probe returns the protocol-level readiness check, run through the path
 	// apps use (SQL through PgBouncer, AMQP through HAProxy, ...).
-	Probe func(e *Env) probe.Probe
+	Probe func(e *Runtime) probe.Probe
 	// Setup runs after the first successful probe and before the service is
 	// reported healthy: one-time initialisation (roles, databases) or joining
 	// a cluster. It must be idempotent. wait blocks until another service of
 	// the stack is healthy (a cluster member waiting for its seed node).
-	Setup func(ctx context.Context, e *Env, wait func(name string) error) error
+	Setup func(ctx context.Context, e *Runtime, wait func(name string) error) error
 	// URL is how an app reaches the service (exported as MOSSDEV_<NAME>_URL).
-	URL func(e *Env) string
+	URL func(e *Runtime) string
 	// Extra returns more variables for `mossdev env` (credentials, buckets).
-	Extra func(e *Env) map[string]string
+	Extra func(e *Runtime) map[string]string
 	// Counters reads live figures from the service itself (pools, queue
 	// depths, keys, documents) for the terminal UI. Optional.
-	Counters func(ctx context.Context, e *Env) ([]Counter, error)
+	Counters func(ctx context.Context, e *Runtime) ([]Counter, error)
 }
 
 // Counter is one live figure read from a service.
@@ -89,9 +89,9 @@ type Command struct {
 	Dir  string
 }
 
-// Env holds the facts of one running stack that service definitions need:
+// Runtime holds the facts of one running stack that service definitions need:
 // where things live, which ports were chosen, which secrets were generated.
-type Env struct {
+type Runtime struct {
 	Stack   string
 	Dir     string
 	Backend string
@@ -109,21 +109,21 @@ type Env struct {
 }
 
 // Port returns the host port chosen for a service's named port.
-func (e *Env) Port(service, name string) int { return e.Ports[service][name] }
+func (e *Runtime) Port(service, name string) int { return e.Ports[service][name] }
 
 // Addr is host:port on loopback for a service's named port.
-func (e *Env) Addr(service, name string) string {
+func (e *Runtime) Addr(service, name string) string {
 	return fmt.Sprintf("127.0.0.1:%d", e.Port(service, name))
 }
 
 // DataDir is where a service keeps state that survives restarts.
-func (e *Env) DataDir(service string) string { return filepath.Join(e.Dir, "data", service) }
+func (e *Runtime) DataDir(service string) string { return filepath.Join(e.Dir, "data", service) }
 
 // RunDir holds a service's generated config, sockets and pid files.
-func (e *Env) RunDir(service string) string { return filepath.Join(e.Dir, "run", service) }
+func (e *Runtime) RunDir(service string) string { return filepath.Join(e.Dir, "run", service) }
 
 // LogFile is the service's combined stdout/stderr.
-func (e *Env) LogFile(service string) string {
+func (e *Runtime) LogFile(service string) string {
 	return filepath.Join(e.Dir, "logs", service+".log")
 }
 

@@ -126,13 +126,13 @@ func (s *Stack) Service(name string) (Service, error) {
 	return Service{}, err
 }
 
-// Env returns the runtime facts services are configured from. It errors
+// Runtime returns the runtime facts services are configured from. It errors
 // with ErrNoStack before the first Up.
-func (s *Stack) Env() (*Env, error) {
+func (s *Stack) Runtime() (*Runtime, error) {
 	if s.state == nil {
 		return nil, s.noStack()
 	}
-	e := &Env{Stack: s.cfg.Name, Dir: s.dir, Backend: s.backend.Name(), Ports: s.state.Ports,
+	e := &Runtime{Stack: s.cfg.Name, Dir: s.dir, Backend: s.backend.Name(), Ports: s.state.Ports,
 		Secrets: s.state.Secrets, Options: s.state.Options, Exe: s.cfg.Exe}
 	if x, ok := s.backend.(Execer); ok {
 		e.Exec = func(ctx context.Context, service string, args ...string) (string, error) {
@@ -207,7 +207,7 @@ type Var struct {
 
 // Vars are the variables an app needs: one URL per service plus extras.
 func (s *Stack) Vars() ([]Var, error) {
-	e, err := s.Env()
+	e, err := s.Runtime()
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (s *Stack) URL(service string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	e, err := s.Env()
+	e, err := s.Runtime()
 	if err != nil {
 		return "", err
 	}
@@ -288,7 +288,7 @@ func (s *Stack) Up(ctx context.Context, only []string) (*Report, error) {
 	if err := s.create(); err != nil {
 		return nil, err
 	}
-	env, _ := s.Env()
+	env, _ := s.Runtime()
 	t0 := time.Now()
 	obs, err := s.backend.Observe(ctx)
 	if err != nil {
@@ -383,7 +383,7 @@ const (
 // Status observes every service and probes the running ones concurrently.
 // Each probe is bounded by limit, so a dead service is reported within it.
 func (s *Stack) Status(ctx context.Context, limit time.Duration) ([]Status, error) {
-	env, err := s.Env()
+	env, err := s.Runtime()
 	if err != nil {
 		return nil, err
 	}
@@ -470,7 +470,7 @@ func (s *Stack) Counters(ctx context.Context, name string) ([]Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.Env()
+	e, err := s.Runtime()
 	if err != nil {
 		return nil, err
 	}
@@ -509,7 +509,7 @@ func (s *Stack) Down(ctx context.Context, keepData bool) error {
 }
 
 // probeAll probes the running services once, concurrently.
-func (s *Stack) probeAll(ctx context.Context, svcs []Service, obs map[string]Observed, env *Env, limit time.Duration) map[string]bool {
+func (s *Stack) probeAll(ctx context.Context, svcs []Service, obs map[string]Observed, env *Runtime, limit time.Duration) map[string]bool {
 	var mu sync.Mutex
 	ok := map[string]bool{}
 	var wg sync.WaitGroup

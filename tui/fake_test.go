@@ -29,10 +29,10 @@ type fakeSource struct {
 var _ Source = (*fakeSource)(nil)
 
 func platformServices() []stack.Service {
-	counters := func(context.Context, *stack.Env) ([]stack.Counter, error) { return nil, nil }
+	counters := func(context.Context, *stack.Runtime) ([]stack.Counter, error) { return nil, nil }
 	sv := func(name, kind, role string, needs ...string) stack.Service {
 		return stack.Service{Name: name, Kind: kind, Role: role, Needs: needs, Counters: counters,
-			URL: func(*stack.Env) string { return "" }}
+			URL: func(*stack.Runtime) string { return "" }}
 	}
 	out := []stack.Service{
 		sv("postgres", "postgres", "main database"),

@@ -117,7 +117,7 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 		}
 		fmt.Fprintf(g.stderr, "up in %.1fs\n", rep.Elapsed.Seconds())
 	}
-	env, err := s.Env()
+	env, err := s.Runtime()
 	if err != nil {
 		return err
 	}

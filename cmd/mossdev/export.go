@@ -68,7 +68,7 @@ is created by an init script. DIR holds credentials: it is created mode 0700.`,
 // exportCompose writes the stack's compose project (only these services
 // and what they need; all when only is empty) into dir.
 func exportCompose(ctx context.Context, s *stack.Stack, dir string, only []string) (*docker.Compose, error) {
-	env, err := s.Env()
+	env, err := s.Runtime()
 	if err != nil {
 		return nil, err
 	}

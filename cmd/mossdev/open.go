@@ -19,7 +19,7 @@ func (g *globals) existing() (*stack.Stack, error) {
 		return nil, err
 	}
 	if !s.Exists() {
-		if _, err := s.Env(); err != nil {
+		if _, err := s.Runtime(); err != nil {
 			return nil, err
 		}
 	}

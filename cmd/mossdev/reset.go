@@ -39,7 +39,7 @@ sessions on the app database are terminated.`,
 			if err != nil {
 				return err
 			}
-			env, err := s.Env()
+			env, err := s.Runtime()
 			if err != nil {
 				return err
 			}

@@ -133,7 +133,7 @@ func lazyGC() func() {
 
 // runSeed seeds stack s and prints the report.
 func runSeed(ctx context.Context, g *globals, s *stack.Stack, p seed.Params, o *seedOptions) error {
-	env, err := s.Env()
+	env, err := s.Runtime()
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ cannot run, 0 when all pass.`,
 			if err != nil {
 				return err
 			}
-			env, err := s.Env()
+			env, err := s.Runtime()
 			if err != nil {
 				return err
 			}

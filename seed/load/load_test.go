@@ -209,7 +209,7 @@ func TestPublishingCarriesTheJob(t *testing.T) {
 }
 
 func TestTargetsComeFromTheStack(t *testing.T) {
-	e := &stack.Env{Stack: "t", Options: stack.Options{RedisShards: 3, RabbitNodes: 1},
+	e := &stack.Runtime{Stack: "t", Options: stack.Options{RedisShards: 3, RabbitNodes: 1},
 		Ports: map[string]map[string]int{
 			"postgres": {"main": 1}, "pgbouncer": {"main": 2}, "mariadb": {"main": 3}, "mongodb": {"main": 4},
 			"redis-0": {"main": 5}, "redis-1": {"main": 6}, "redis-2": {"main": 7}, "haproxy": {"main": 8},

@@ -53,7 +53,7 @@ type S3Target struct {
 }
 
 // TargetsFor reads a stack's addresses and credentials.
-func TargetsFor(e *stack.Env) Targets {
+func TargetsFor(e *stack.Runtime) Targets {
 	t := Targets{
 		Postgres:       pgbouncer.AppURL(e),
 		PostgresDirect: postgres.DirectURL(e),

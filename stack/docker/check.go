@@ -24,7 +24,7 @@ func Images(svcs []stack.Service) []string {
 		if s.Docker == nil {
 			continue
 		}
-		spec, err := s.Docker(&stack.Env{Backend: "docker"})
+		spec, err := s.Docker(&stack.Runtime{Backend: "docker"})
 		if err != nil || spec.Host || spec.Image == "" || seen[spec.Image] {
 			continue
 		}
@@ -107,7 +107,7 @@ func Adapt(ctx context.Context, dir string, svcs []stack.Service) {
 		if s.Docker == nil {
 			continue
 		}
-		spec, err := s.Docker(&stack.Env{Backend: "docker"})
+		spec, err := s.Docker(&stack.Runtime{Backend: "docker"})
 		if err != nil {
 			continue
 		}

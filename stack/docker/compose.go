@@ -39,7 +39,7 @@ const HealthInterval = time.Second
 // databases) is an init script run by the image on an empty volume. An
 // image without a shell (an offline stand-in built FROM scratch, found by
 // inspecting it) gets no healthcheck: its dependents wait for it to start.
-func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *stack.Env) (*Compose, error) {
+func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *stack.Runtime) (*Compose, error) {
 	e := *env
 	e.Backend = "docker"
 	c := &Compose{Files: map[string][]byte{}}

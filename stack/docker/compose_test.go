@@ -15,7 +15,7 @@ import (
 // second, dependencies on health, and mossdev's host processes left out.
 func TestExportComposeIsTheSameStack(t *testing.T) {
 	svcs := services.Platform(light)
-	env := &stack.Env{Stack: "exp", Backend: "docker", Options: light, Ports: map[string]map[string]int{},
+	env := &stack.Runtime{Stack: "exp", Backend: "docker", Options: light, Ports: map[string]map[string]int{},
 		Secrets: stack.Secrets{AppUser: "mossi", AppPassword: "app$pw", PostgresPassword: "pg", RedisPassword: "rd", ErlangCookie: "C"}}
 	port := 21000
 	for _, s := range svcs {

@@ -25,7 +25,7 @@ func onHost(svc stack.Service) bool {
 	if svc.Docker == nil {
 		return false
 	}
-	spec, err := svc.Docker(&stack.Env{Backend: "docker"})
+	spec, err := svc.Docker(&stack.Runtime{Backend: "docker"})
 	return err == nil && spec.Host
 }
 
@@ -381,7 +381,7 @@ func (r *logReader) Close() error {
 // Exec runs a program in the service's running container (docker exec, as
 // the image's user) and returns its combined output; a non-zero exit is an
 // error. For host-run services it runs on the host, as on native.
-func (b *Backend) Exec(ctx context.Context, svc stack.Service, env *stack.Env, args ...string) (string, error) {
+func (b *Backend) Exec(ctx context.Context, svc stack.Service, env *stack.Runtime, args ...string) (string, error) {
 	if len(args) == 0 {
 		return "", errors.New("exec: no program given")
 	}

@@ -29,7 +29,7 @@ import (
 // start left for the service (a stopped container, one half-created by a
 // killed up) is removed first, so a start always runs the current config.
 // The exited channel reports the container ending, with its exit code.
-func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Env) (<-chan error, error) {
+func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runtime) (<-chan error, error) {
 	if svc.Docker == nil {
 		return nil, fmt.Errorf("service %s has no docker form", svc.Name)
 	}
@@ -112,7 +112,7 @@ func (b *Backend) discard(cli *client.Client, ctr testcontainers.Container) {
 // the stack's network under the service's name, ports on 127.0.0.1 only,
 // data on the service's named volume, and no auto-removal or restart
 // policy (mossdev decides what runs).
-func (b *Backend) request(svc stack.Service, spec stack.DockerSpec, net string, env *stack.Env) testcontainers.ContainerRequest {
+func (b *Backend) request(svc stack.Service, spec stack.DockerSpec, net string, env *stack.Runtime) testcontainers.ContainerRequest {
 	var exposed []string
 	bindings := network.PortMap{}
 	for name, cport := range spec.Ports {
@@ -275,7 +275,7 @@ func (b *Backend) ensureNetwork(ctx context.Context, cli *client.Client) (string
 // copyLogs appends the container's output to the service's log file while
 // this process lives, so a failed start shows its tail as on native; the
 // channel closes when the container's output ends.
-func (b *Backend) copyLogs(cli *client.Client, id, service, image string, env *stack.Env) <-chan struct{} {
+func (b *Backend) copyLogs(cli *client.Client, id, service, image string, env *stack.Runtime) <-chan struct{} {
 	done := make(chan struct{})
 	path := env.LogFile(service)
 	_ = os.MkdirAll(filepath.Dir(path), 0o755)

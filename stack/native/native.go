@@ -100,7 +100,7 @@ func (c cred) chown(paths ...string) {
 
 // Start prepares directories and config, runs one-time preparation, and
 // launches the server in its own process group.
-func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Env) (<-chan error, error) {
+func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runtime) (<-chan error, error) {
 	if svc.Native == nil {
 		return nil, fmt.Errorf("service %s has no native form", svc.Name)
 	}
@@ -186,7 +186,7 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Env) 
 	return exited, nil
 }
 
-func pidFile(env *stack.Env, svc string) string {
+func pidFile(env *stack.Runtime, svc string) string {
 	return filepath.Join(env.Dir, "run", svc+".pid")
 }
 
@@ -214,7 +214,7 @@ func reachable(dir string, cr cred) error {
 
 // command builds an exec.Cmd with the stack's labels, its own process group,
 // output to the service log, and the server user's credentials.
-func (b *Backend) command(ctx context.Context, c stack.Command, svc stack.Service, env *stack.Env, cr cred, log *os.File) (*exec.Cmd, error) {
+func (b *Backend) command(ctx context.Context, c stack.Command, svc stack.Service, env *stack.Runtime, cr cred, log *os.File) (*exec.Cmd, error) {
 	path, err := Look(c.Path)
 	if err != nil {
 		return nil, &stack.Error{Op: "start " + svc.Name, Service: svc.Name, Err: stack.ErrBinaryMissing,
@@ -249,7 +249,7 @@ var _ stack.Execer = (*Backend)(nil)
 // anything it leaves behind is found by down. RabbitMQ's setup runs
 // rabbitmqctl through it. The combined output is returned; a non-zero exit
 // is an error.
-func (b *Backend) Exec(ctx context.Context, svc stack.Service, env *stack.Env, args ...string) (string, error) {
+func (b *Backend) Exec(ctx context.Context, svc stack.Service, env *stack.Runtime, args ...string) (string, error) {
 	if len(args) == 0 {
 		return "", errors.New("exec: no program given")
 	}

@@ -20,10 +20,10 @@ import (
 func shell(name, script string, p probe.Probe) stack.Service {
 	return stack.Service{
 		Name: name, Kind: "test", Ports: []string{"main"},
-		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			return stack.NativeSpec{Run: stack.Command{Path: "/bin/sh", Args: []string{"-c", script}}}, nil
 		},
-		Probe: func(e *stack.Env) probe.Probe { return p },
+		Probe: func(e *stack.Runtime) probe.Probe { return p },
 	}
 }
 
@@ -50,7 +50,7 @@ func open(t *testing.T, svcs ...stack.Service) *stack.Stack {
 
 func TestMissingBinaryNamesTheFix(t *testing.T) {
 	svc := shell("ghost", "", pass)
-	svc.Native = func(*stack.Env) (stack.NativeSpec, error) {
+	svc.Native = func(*stack.Runtime) (stack.NativeSpec, error) {
 		return stack.NativeSpec{Run: stack.Command{Path: "mossdev-no-such-server"}}, nil
 	}
 	_, err := open(t, svc).Up(t.Context(), nil)

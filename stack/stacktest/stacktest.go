@@ -181,9 +181,9 @@ func URL(t testing.TB, service string) string {
 }
 
 // Env returns the stack's runtime facts (ports, secrets, directories).
-func Env(t testing.TB) *stack.Env {
+func Env(t testing.TB) *stack.Runtime {
 	t.Helper()
-	e, err := Stack(t).Env()
+	e, err := Stack(t).Runtime()
 	if err != nil {
 		t.Fatalf("stacktest: %v", err)
 	}

@@ -28,17 +28,17 @@ func Service() stack.Service {
 		Role:  "CDN in front of the image bucket (CloudFront's role): caches card images",
 		Ports: []string{"main"},
 		Needs: []string{s3.Name},
-		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakes.CDN, map[string]any{
 				"listen": e.Addr(Name, "main"), "origin": s3.Endpoint(e) + "/" + s3.Bucket})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
-		Probe:    func(e *stack.Env) probe.Probe { return probe.HTTP(URL(e) + "/_cdn/stats") },
+		Probe:    func(e *stack.Runtime) probe.Probe { return probe.HTTP(URL(e) + "/_cdn/stats") },
 		URL:      URL,
 		Counters: counters,
 	}
 }
 
 // URL is the CDN's base; an image key K is at URL/K.
-func URL(e *stack.Env) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }
+func URL(e *stack.Runtime) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }

@@ -11,7 +11,7 @@ import (
 
 // counters reads the cache's hit ratio from GET /_cdn/stats: a warm CDN
 // answers most image requests itself, and S3 only sees the misses.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	var s struct {

@@ -13,7 +13,7 @@ import (
 
 // counters reads the document count over all indices (hidden ones aside)
 // from _cat/indices, which both the real server and the emulator answer.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	var rows []map[string]any

@@ -12,7 +12,7 @@ const ContainerPort = 9200
 // and a small heap: a development copy on loopback. Single-node discovery
 // also skips the production bootstrap checks (vm.max_map_count), so it
 // starts on a laptop without sysctl changes.
-func docker(e *stack.Env) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image: images.Ref(Name),
 		Env: map[string]string{

@@ -28,17 +28,17 @@ func Service() stack.Service {
 		Name: Name, Kind: Name, StandIn: StandIn,
 		Role:  "full-text and geo search over cards (replaced CloudSearch; geo moved here from MongoDB)",
 		Ports: []string{"main"},
-		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakes.Elasticsearch, map[string]any{
 				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name)})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
-		Probe:    func(e *stack.Env) probe.Probe { return probe.Elasticsearch(URL(e)) },
+		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Elasticsearch(URL(e)) },
 		URL:      URL,
 		Counters: counters,
 	}
 }
 
 // URL is the HTTP endpoint.
-func URL(e *stack.Env) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }
+func URL(e *stack.Runtime) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }

@@ -15,7 +15,7 @@ import (
 // counters reads current sessions per RabbitMQ node from the stats CSV
 // (stopping a node shows its sessions move to the others) and the queue
 // depths through the AMQP frontend, as apps see the broker.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	sessions, err := Sessions(ctx, StatsURL(e))

@@ -21,7 +21,7 @@ const DockerConfigPath = "/usr/local/etc/haproxy/haproxy.cfg"
 // stopped and started again comes back in a new container at a new
 // address, so servers are re-resolved through Docker's DNS (the resolvers
 // section) instead of once at start.
-func docker(e *stack.Env, nodes int) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime, nodes int) (stack.DockerSpec, error) {
 	var bs []Backend
 	for i := 1; i <= nodes; i++ {
 		n := rabbitmq.NodeName(i)

@@ -20,7 +20,7 @@ const exactBelow = 500_000
 
 // counters reads how many hashtags the search store holds and how many
 // clients are connected.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	cfg, err := mysql.ParseDSN(DSN(e))

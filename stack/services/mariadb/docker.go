@@ -12,7 +12,7 @@ const ContainerPort = 3306
 // database and user) instead of native's --init-file: the image runs its
 // own SQL as root at first start, which an init file changing root's
 // password would break. The server settings are native's.
-func docker(e *stack.Env) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image: images.Ref(Name),
 		Env: map[string]string{

@@ -31,25 +31,25 @@ func Service() stack.Service {
 		Native:   native,
 		Docker:   docker,
 		Counters: counters,
-		Probe:    func(e *stack.Env) probe.Probe { return probe.MySQL(DSN(e)) },
-		URL: func(e *stack.Env) string {
+		Probe:    func(e *stack.Runtime) probe.Probe { return probe.MySQL(DSN(e)) },
+		URL: func(e *stack.Runtime) string {
 			return fmt.Sprintf("mysql://%s:%s@%s/%s", e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
 		},
-		Extra: func(e *stack.Env) map[string]string {
+		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{stack.EnvName(Name, "DSN"): DSN(e)}
 		},
 	}
 }
 
 // DSN is the go-sql-driver/mysql form of the app connection.
-func DSN(e *stack.Env) string {
+func DSN(e *stack.Runtime) string {
 	return fmt.Sprintf("%s:%s@tcp(%s)/%s?charset=utf8mb4&parseTime=true&allowAllFiles=false",
 		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
 }
 
 // InitSQL runs at every server start (--init-file): it sets the root
 // password, and creates the app database and user. Idempotent.
-func InitSQL(e *stack.Env) string {
+func InitSQL(e *stack.Runtime) string {
 	q := func(s string) string { return strings.ReplaceAll(s, "'", "''") }
 	return strings.Join([]string{
 		// install-db leaves root@127.0.0.1 and root@::1 without a password,
@@ -80,7 +80,7 @@ func ServerArgs() []string {
 	}
 }
 
-func native(e *stack.Env) (stack.NativeSpec, error) {
+func native(e *stack.Runtime) (stack.NativeSpec, error) {
 	data, run := filepath.Join(e.DataDir(Name), "db"), e.RunDir(Name)
 	initFile := filepath.Join(run, "init.sql")
 	return stack.NativeSpec{

@@ -18,7 +18,7 @@ const Views = "views"
 // collStats: MongoDB answers from collection metadata; the FerretDB
 // stand-in counts in PostgreSQL, which takes about a second for tens of
 // thousands of entries on a busy machine, hence the longer bound.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2500*time.Millisecond)
 	defer cancel()
 	c, err := mongo.Connect(options.Client().ApplyURI(URL(e)).

@@ -13,7 +13,7 @@ const ContainerPort = 27017
 // common to both: FerretDB 1.x authenticates with PLAIN only, which
 // MongoDB Community does not offer, so a URL with a user would work on one
 // and fail on the other, and the same tests must pass on both.
-func docker(e *stack.Env) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image:    images.Ref(Name),
 		Ports:    map[string]int{"main": ContainerPort},

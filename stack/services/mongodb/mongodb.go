@@ -37,7 +37,7 @@ func Service() stack.Service {
 		Role:  "per-user card view logs (who viewed which card), kept off the main database",
 		Ports: []string{"main"},
 		Needs: []string{postgres.Name},
-		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakes.MongoDB, map[string]any{
 				"listen":        e.Addr(Name, "main"),
 				"postgresqlURL": postgres.SuperuserURL(e, postgres.FerretDBDB),
@@ -45,11 +45,11 @@ func Service() stack.Service {
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
-		Probe:    func(e *stack.Env) probe.Probe { return probe.Mongo(URL(e)) },
+		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Mongo(URL(e)) },
 		URL:      URL,
 		Counters: counters,
 	}
 }
 
 // URL is the MongoDB connection string.
-func URL(e *stack.Env) string { return fmt.Sprintf("mongodb://%s/%s", e.Addr(Name, "main"), DB) }
+func URL(e *stack.Runtime) string { return fmt.Sprintf("mongodb://%s/%s", e.Addr(Name, "main"), DB) }

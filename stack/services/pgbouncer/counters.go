@@ -13,7 +13,7 @@ import (
 // clients served and waiting, and the server connections behind them. Many
 // clients over few server connections is the point of the pooler; waiting
 // clients mean the pool is too small for the load.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, postgres.CountTimeout)
 	defer cancel()
 	cfg, err := pgx.ParseConfig(AdminURL(e))

@@ -15,7 +15,7 @@ const ContainerPort = 6432
 // connection to the old one hangs instead of being refused as on loopback:
 // hence short DNS caches (the NXDOMAIN one is 15 s by default) and a short
 // connect timeout, so the pool recovers within seconds of a restart.
-func docker(e *stack.Env) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	const dir = "/etc/pgbouncer"
 	ini := Config(e, "0.0.0.0", ContainerPort, postgres.Name, postgres.ContainerPort, dir+"/userlist.txt", "") +
 		"dns_max_ttl = 1\ndns_nxdomain_ttl = 1\nserver_connect_timeout = 2\n"

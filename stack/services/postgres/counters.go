@@ -22,7 +22,7 @@ const exactBelow = 200_000
 // server holds (PgBouncer keeps this small however many clients there are)
 // and how many cards the main table has. It connects directly as the
 // superuser, so it works while PgBouncer is down and sees every backend.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, CountTimeout)
 	defer cancel()
 	cfg, err := pgx.ParseConfig(SuperuserURL(e, AppDB))

@@ -16,7 +16,7 @@ const ContainerPort = 5432
 // volume with the superuser password, and the settings go on the command
 // line as on native. The role and databases come from setup (through the
 // host port), as on native, so both backends share one code path.
-func docker(e *stack.Env) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image: images.Ref(Name),
 		Env: map[string]string{
@@ -38,7 +38,7 @@ func docker(e *stack.Env) (stack.DockerSpec, error) {
 
 // initSQL is setup's work as an init script, for an exported compose
 // project (which cannot run setup): the image runs it on an empty volume.
-func initSQL(e *stack.Env) string {
+func initSQL(e *stack.Runtime) string {
 	role := pgx.Identifier{e.Secrets.AppUser}.Sanitize()
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE ROLE %s LOGIN PASSWORD '%s';\n", role, strings.ReplaceAll(e.Secrets.AppPassword, "'", "''"))

@@ -41,14 +41,14 @@ func Service() stack.Service {
 		StopSignal: "INT", // "fast" shutdown; SIGTERM's "smart" one waits for every client
 		Native:     native,
 		Docker:     docker,
-		Probe:      func(e *stack.Env) probe.Probe { return probe.Postgres(SuperuserURL(e, "postgres")) },
+		Probe:      func(e *stack.Runtime) probe.Probe { return probe.Postgres(SuperuserURL(e, "postgres")) },
 		Setup:      setup,
 		Counters:   counters,
-		URL: func(e *stack.Env) string {
+		URL: func(e *stack.Runtime) string {
 			return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable",
 				e.Secrets.AppUser, e.Secrets.AppPassword, e.Port("pgbouncer", "main"), AppDB)
 		},
-		Extra: func(e *stack.Env) map[string]string {
+		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{
 				stack.EnvName(Name, "DIRECT_URL"): DirectURL(e),
 			}
@@ -57,18 +57,18 @@ func Service() stack.Service {
 }
 
 // DirectURL reaches PostgreSQL itself as the app role, bypassing PgBouncer.
-func DirectURL(e *stack.Env) string {
+func DirectURL(e *stack.Runtime) string {
 	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable",
 		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), AppDB)
 }
 
 // SuperuserURL reaches a database as the superuser "postgres".
-func SuperuserURL(e *stack.Env, db string) string {
+func SuperuserURL(e *stack.Runtime, db string) string {
 	return fmt.Sprintf("postgres://postgres:%s@%s/%s?sslmode=disable",
 		e.Secrets.PostgresPassword, e.Addr(Name, "main"), db)
 }
 
-func native(e *stack.Env) (stack.NativeSpec, error) {
+func native(e *stack.Runtime) (stack.NativeSpec, error) {
 	data, run := filepath.Join(e.DataDir(Name), "pgdata"), e.RunDir(Name)
 	pw := filepath.Join(run, "pwfile")
 	return stack.NativeSpec{
@@ -104,7 +104,7 @@ func Settings() []string {
 }
 
 // setup creates the app role and databases; safe to run on every start.
-func setup(ctx context.Context, e *stack.Env, _ func(string) error) error {
+func setup(ctx context.Context, e *stack.Runtime, _ func(string) error) error {
 	conn, err := pgx.Connect(ctx, SuperuserURL(e, "postgres"))
 	if err != nil {
 		return fmt.Errorf("connect as superuser: %w", err)

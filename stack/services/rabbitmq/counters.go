@@ -17,8 +17,8 @@ var Queues = []string{"celery", "writebehind"}
 
 // nodeCounters reads the queue depths through node i itself, so the detail
 // of a node shows whether that node answers and what the cluster holds.
-func nodeCounters(i int) func(context.Context, *stack.Env) ([]stack.Counter, error) {
-	return func(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func nodeCounters(i int) func(context.Context, *stack.Runtime) ([]stack.Counter, error) {
+	return func(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		return QueueDepths(ctx, NodeURL(e, i))
 	}
 }

@@ -13,8 +13,8 @@ import (
 // shardCounters reads one shard's key count and memory: with sharding done
 // by the application the keys should spread evenly, and a shard that was
 // stopped comes back with only what its append-only file kept.
-func shardCounters(name string) func(context.Context, *stack.Env) ([]stack.Counter, error) {
-	return func(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func shardCounters(name string) func(context.Context, *stack.Runtime) ([]stack.Counter, error) {
+	return func(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 		defer cancel()
 		c := redis.NewClient(&redis.Options{Addr: e.Addr(name, "main"), Password: e.Secrets.RedisPassword,

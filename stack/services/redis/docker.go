@@ -11,7 +11,7 @@ import (
 // shard is its own container).
 const ContainerPort = 6379
 
-func docker(e *stack.Env) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image: images.Ref(Kind),
 		// Arguments only: the image's entrypoint runs redis-server with them.

@@ -29,13 +29,13 @@ func Shards(n int) []stack.Service {
 			Name: name, Kind: Kind,
 			Role:     fmt.Sprintf("cache shard %d of %d: the app picks the shard by hashing the key; write-behind keeps data here before PostgreSQL", i, n),
 			Ports:    []string{"main"},
-			Native:   func(e *stack.Env) (stack.NativeSpec, error) { return native(e, name) },
+			Native:   func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, name) },
 			Docker:   docker,
 			Counters: shardCounters(name),
-			Probe: func(e *stack.Env) probe.Probe {
+			Probe: func(e *stack.Runtime) probe.Probe {
 				return probe.Redis(e.Addr(name, "main"), e.Secrets.RedisPassword)
 			},
-			URL: func(e *stack.Env) string {
+			URL: func(e *stack.Runtime) string {
 				return fmt.Sprintf("redis://:%s@%s/0", e.Secrets.RedisPassword, e.Addr(name, "main"))
 			},
 		}
@@ -49,7 +49,7 @@ func ServerArgs(password string) []string {
 		"--save", "", "--daemonize", "no"}
 }
 
-func native(e *stack.Env, name string) (stack.NativeSpec, error) {
+func native(e *stack.Runtime, name string) (stack.NativeSpec, error) {
 	return stack.NativeSpec{Run: stack.Command{Path: "redis-server", Args: append([]string{
 		"--bind", "127.0.0.1", "--port", fmt.Sprint(e.Port(name, "main")),
 		"--dir", e.DataDir(name),

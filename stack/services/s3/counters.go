@@ -17,7 +17,7 @@ const countCap = 100_000
 
 // counters lists the image bucket (ListObjectsV2, 1,000 keys a page) and
 // reports how many images and bytes it holds.
-func counters(ctx context.Context, e *stack.Env) ([]stack.Counter, error) {
+func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	c := awss3.New(awss3.Options{

@@ -9,4 +9,4 @@ const HostNote = "runs on the host, not in a container"
 // both backends. On docker it still runs on the host, under the docker
 // backend's labels and lifecycle: laptop users need no mossdev image and
 // nothing to pull for it, and apps reach it at the same 127.0.0.1 address.
-func docker(*stack.Env) (stack.DockerSpec, error) { return stack.DockerSpec{Host: true}, nil }
+func docker(*stack.Runtime) (stack.DockerSpec, error) { return stack.DockerSpec{Host: true}, nil }

@@ -29,16 +29,16 @@ func Service() stack.Service {
 		Name: Name, Kind: Name, StandIn: StandIn,
 		Role:  "card images bucket (S3's role), path-style; served to clients through the CDN",
 		Ports: []string{"main"},
-		Native: func(e *stack.Env) (stack.NativeSpec, error) {
+		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakes.S3, map[string]any{
 				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name), "buckets": []string{Bucket}})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
-		Probe:    func(e *stack.Env) probe.Probe { return probe.S3(Endpoint(e), Bucket) },
+		Probe:    func(e *stack.Runtime) probe.Probe { return probe.S3(Endpoint(e), Bucket) },
 		URL:      Endpoint,
 		Counters: counters,
-		Extra: func(e *stack.Env) map[string]string {
+		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{
 				stack.EnvName(Name, "BUCKET"):     Bucket,
 				stack.EnvName(Name, "REGION"):     Region,
@@ -50,4 +50,4 @@ func Service() stack.Service {
 }
 
 // Endpoint is the S3 endpoint (use path-style addressing).
-func Endpoint(e *stack.Env) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }
+func Endpoint(e *stack.Runtime) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }
