@@ -1,0 +1,101 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Report is what Up did.
+type Report struct {
+	Stack    string        `json:"stack"`
+	Backend  string        `json:"backend"`
+	Plan     Plan          `json:"-"`
+	Started  int           `json:"started"`
+	Kept     int           `json:"kept"`
+	Elapsed  time.Duration `json:"elapsedMs"`
+	Timeline []Timing      `json:"timeline"`
+	Critical []string      `json:"criticalChain"`
+}
+
+// Up starts what is not running among the selected services (all when only
+// is empty, plus their needs) and returns when every one answers its probe.
+// A second Up changes nothing. If ctx is cancelled (Ctrl-C), the services
+// this call started are stopped again, so nothing is left half-started.
+func (s *Stack) Up(ctx context.Context, only []string) (*Report, error) {
+	sel, err := Select(s.all, only)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.create(); err != nil {
+		return nil, err
+	}
+	env, _ := s.Runtime()
+	t0 := time.Now()
+	obs, err := s.backend.Observe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("observe stack: %w", err)
+	}
+	healthy := s.probeAll(ctx, sel, obs, env, 2*time.Second)
+	plan := MakePlan(sel, obs, healthy)
+	rep := &Report{Stack: s.cfg.Name, Backend: s.backend.Name(), Plan: plan}
+	for _, st := range plan {
+		s.cfg.Sink.Event(Event{Time: time.Now(), Service: st.Service, Kind: EventPlanned, Message: string(st.Action)})
+	}
+
+	upCtx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	ex := &executor{s: s, env: env, t0: t0, ctx: upCtx, cancel: cancel,
+		done: map[string]chan struct{}{}, failed: map[string]error{}}
+	for _, st := range plan {
+		ex.done[st.Service] = make(chan struct{})
+	}
+	byName := map[string]Service{}
+	for _, sv := range sel {
+		byName[sv.Name] = sv
+	}
+	var wg sync.WaitGroup
+	for _, st := range plan {
+		wg.Add(1)
+		go func(st Step) {
+			defer wg.Done()
+			ex.run(byName[st.Service], st)
+		}(st)
+	}
+	wg.Wait()
+	rep.Elapsed = time.Since(t0)
+	rep.Timeline = ex.timings()
+	rep.Critical = critical(sel, rep.Timeline)
+	for _, st := range plan {
+		if st.Action == ActKeep {
+			rep.Kept++
+		} else {
+			rep.Started++
+		}
+	}
+	if err := ex.firstErr(); err != nil {
+		if ctx.Err() != nil {
+			// Interrupted: undo what this call started so nothing is orphaned.
+			stopCtx, c2 := context.WithTimeout(context.Background(), 30*time.Second)
+			defer c2()
+			for _, name := range ex.startedNames() {
+				_ = s.backend.Stop(stopCtx, byName[name])
+				s.cfg.Sink.Event(Event{Time: time.Now(), Service: name, Kind: EventStopped, Message: "interrupted"})
+			}
+			return rep, &Error{Op: "up " + s.cfg.Name, Err: context.Canceled,
+				Detail: fmt.Sprintf("interrupted; stopped the %d services this run had started", len(ex.startedNames())),
+				Fix:    "run `mossdev up` again to finish"}
+		}
+		if errors.Is(upCtx.Err(), context.DeadlineExceeded) {
+			var se *Error
+			if !errors.As(err, &se) {
+				err = &Error{Op: "up " + s.cfg.Name, Err: ErrTimeout, Detail: err.Error(),
+					Fix: "raise --timeout on a slow machine, and look at `mossdev status`"}
+			}
+		}
+		return rep, err
+	}
+	return rep, nil
+}
