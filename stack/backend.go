@@ -35,6 +35,9 @@ type Observed struct {
 	PID      int       `json:"pid,omitempty"`
 	Since    time.Time `json:"since,omitempty"`
 	ExitCode int       `json:"exitCode,omitempty"`
+	// StandIn is what the running thing says it is, when it says it is a
+	// stand-in (a CI image's label); it overrides the service's own note.
+	StandIn string `json:"standIn,omitempty"`
 	// Usage is filled by backends that can measure it cheaply.
 	CPUPercent float64 `json:"cpuPercent,omitempty"`
 	MemBytes   uint64  `json:"memBytes,omitempty"`

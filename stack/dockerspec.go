@@ -38,11 +38,6 @@ type DockerSpec struct {
 	// RabbitMQ's clustering as peer discovery config). Keys are container
 	// paths.
 	ComposeFiles map[string]string
-	// Needs, when not nil, replaces Service.Needs on the docker backend: a
-	// container can need less than the native form (the real MongoDB needs
-	// no PostgreSQL; the FerretDB stand-in stores its data there). An empty,
-	// non-nil slice means it needs nothing.
-	Needs []string
 	// Host runs the service as a host process through the native backend
 	// instead of a container: mossdev's own fakes (S3, CDN), so nothing has
 	// to be built or pulled for them.

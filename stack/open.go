@@ -22,8 +22,9 @@ type Config struct {
 	Sink  Sink
 	// Exe runs mossdev's fakes in serve mode; os.Executable() when empty.
 	Exe string
-	// Services builds the platform's service list for the given options.
-	Services func(Options) []Service
+	// Services builds the platform's final service list for the given
+	// options and backend; nothing rewrites it afterwards.
+	Services func(o Options, backend string) []Service
 	// NewBackend builds a backend by name for a stack directory.
 	NewBackend func(name, stack, dir string) (Backend, error)
 	// Timeout bounds Up (default 3 minutes).
@@ -90,7 +91,7 @@ func Open(cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	s.cfg.Backend = cfg.Backend
-	s.all = cfg.Services(s.cfg.Options)
+	s.all = cfg.Services(s.cfg.Options, cfg.Backend)
 	s.backend, err = cfg.NewBackend(cfg.Backend, cfg.Name, s.dir)
 	if err != nil {
 		return nil, err

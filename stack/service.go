@@ -29,6 +29,11 @@ type Service struct {
 	Ports []string
 	// Needs lists services that must be healthy before this one starts.
 	Needs []string
+	// Shared names helper programs that instances of this kind share and
+	// that outlive the instance that spawned them (Erlang's epmd, started by
+	// whichever RabbitMQ node boots first): the native backend leaves them
+	// when one instance stops and stops them with the last one.
+	Shared []string
 	// StopSignal overrides SIGTERM where a server's SIGTERM is too polite
 	// (PostgreSQL's "smart" shutdown waits for clients).
 	StopSignal string

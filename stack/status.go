@@ -70,6 +70,9 @@ func (s *Stack) Status(ctx context.Context, limit time.Duration) ([]Status, erro
 			continue
 		}
 		st.PID, st.Since, st.CPU, st.Mem = o.PID, o.Since, o.CPUPercent, o.MemBytes
+		if o.StandIn != "" {
+			st.StandIn = o.StandIn
+		}
 		wg.Add(1)
 		go func(i int, st Status, sv Service) {
 			defer wg.Done()

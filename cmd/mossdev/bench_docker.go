@@ -138,7 +138,7 @@ func runBenchDocker(ctx context.Context, g *globals, o *benchDockerOptions) erro
 	if err := opts.Validate(); err != nil {
 		return err
 	}
-	all := services.Platform(opts)
+	all := services.Platform(opts, "docker")
 	only := o.only
 	if len(only) == 0 {
 		for _, s := range all {

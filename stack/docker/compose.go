@@ -128,9 +128,6 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 			fmt.Fprintf(&b, "      interval: %s\n      timeout: 10s\n      retries: 5\n      start_period: 180s\n", HealthInterval)
 		}
 		needs := s.Needs
-		if spec.Needs != nil {
-			needs = spec.Needs
-		}
 		if len(needs) > 0 {
 			b.WriteString("    depends_on:\n")
 			for _, n := range needs {

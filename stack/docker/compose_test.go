@@ -14,7 +14,7 @@ import (
 // same images and host ports (on 127.0.0.1 only), healthchecks every
 // second, dependencies on health, and mossdev's host processes left out.
 func TestExportComposeIsTheSameStack(t *testing.T) {
-	svcs := services.Platform(light)
+	svcs := services.Platform(light, "docker")
 	env := &stack.Runtime{Stack: "exp", Backend: "docker", Options: light, Ports: map[string]map[string]int{},
 		Secrets: stack.Secrets{AppUser: "mossi", AppPassword: "app$pw", PostgresPassword: "pg", RedisPassword: "rd", ErlangCookie: "C"}}
 	port := 21000

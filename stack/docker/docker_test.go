@@ -53,7 +53,7 @@ var light = stack.Options{RedisShards: 2, RabbitNodes: 1}
 // named services need are missing.
 func requireDocker(t *testing.T, only ...string) {
 	t.Helper()
-	sel, err := stack.Select(services.Platform(light), only)
+	sel, err := stack.Select(services.Platform(light, "docker"), only)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,8 @@ func (b *Backend) Observe(ctx context.Context) (map[string]stack.Observed, error
 }
 
 func (b *Backend) observe(ctx context.Context, cli *client.Client, c container.Summary) stack.Observed {
-	o := stack.Observed{Name: c.Labels[LabelService], Running: c.State == container.StateRunning}
+	o := stack.Observed{Name: c.Labels[LabelService], Running: c.State == container.StateRunning,
+		StandIn: c.Labels[LabelStandIn]}
 	res, err := cli.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
 	if err == nil && res.Container.State != nil {
 		st := res.Container.State

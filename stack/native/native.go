@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ import (
 const (
 	LabelDir     = "MOSSDEV_STACK_DIR"
 	LabelService = "MOSSDEV_SERVICE"
+	LabelKind    = "MOSSDEV_KIND"
 )
 
 // RunUser is the unprivileged account servers run as when mossdev runs as
@@ -232,6 +234,7 @@ func (b *Backend) command(ctx context.Context, c stack.Command, svc stack.Servic
 		"LANG=C.UTF-8", "LC_ALL=C.UTF-8",
 		LabelDir + "=" + b.dir,
 		LabelService + "=" + svc.Name,
+		LabelKind + "=" + svc.Kind,
 	}, c.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -314,13 +317,13 @@ func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
 	case "QUIT":
 		sig = syscall.SIGQUIT
 	}
+	// A shared helper (Service.Shared: Erlang's epmd) carries the label of
+	// the instance that happened to start it, but every instance of the kind
+	// uses it: stopping one instance leaves it; the last one takes it along.
 	find := func() []int {
-		// epmd carries the label of the node that happened to start it, but
-		// every Erlang node of the stack is registered with it: stopping one
-		// node must not take the others' name service down. Remove kills it.
 		var procs []int
-		for _, p := range b.labelled(svc.Name) {
-			if comm(p) != "epmd" {
+		for _, p := range b.labelled(LabelService + "=" + svc.Name) {
+			if !slices.Contains(svc.Shared, comm(p)) {
 				procs = append(procs, p)
 			}
 		}
@@ -330,30 +333,32 @@ func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
 		return procs
 	}
 	b.terminate(find, sig)
-	// The last Erlang node of the stack is gone: its shared epmd goes too.
-	erlang := false
-	var epmd []int
-	for _, p := range b.labelled("") {
-		switch comm(p) {
-		case "beam.smp":
-			erlang = true
-		case "epmd":
-			epmd = append(epmd, p)
-		}
-	}
-	if !erlang && len(epmd) > 0 {
-		b.terminate(func() []int {
-			var left []int
-			for _, p := range epmd {
-				if alive(p) {
-					left = append(left, p)
-				}
-			}
-			return left
-		}, syscall.SIGTERM)
+	if len(svc.Shared) > 0 {
+		b.stopShared(svc)
 	}
 	_ = os.Remove(filepath.Join(b.dir, "run", svc.Name+".pid"))
 	return nil
+}
+
+// stopShared stops svc's shared helpers once no other instance of its kind
+// runs.
+func (b *Backend) stopShared(svc stack.Service) {
+	var helpers []int
+	for _, p := range b.labelled(LabelKind + "=" + svc.Kind) {
+		if !slices.Contains(svc.Shared, comm(p)) {
+			return // another instance still needs them
+		}
+		helpers = append(helpers, p)
+	}
+	b.terminate(func() []int {
+		var left []int
+		for _, p := range helpers {
+			if alive(p) {
+				left = append(left, p)
+			}
+		}
+		return left
+	}, syscall.SIGTERM)
 }
 
 // terminate sends sig to each process's group, waits for all to be gone,
@@ -419,8 +424,8 @@ func alive(pid int) bool {
 }
 
 // labelled lists live processes carrying this stack's label (and, when
-// service is not empty, that service's).
-func (b *Backend) labelled(service string) []int {
+// label is not empty, that KEY=VALUE label too).
+func (b *Backend) labelled(label string) []int {
 	ents, _ := os.ReadDir("/proc")
 	want := LabelDir + "=" + b.dir
 	var out []int
@@ -433,12 +438,12 @@ func (b *Backend) labelled(service string) []int {
 		if err != nil || len(env) == 0 {
 			continue
 		}
-		found, svcOK := false, service == ""
+		found, svcOK := false, label == ""
 		for _, kv := range strings.Split(string(env), "\x00") {
 			if kv == want {
 				found = true
 			}
-			if service != "" && kv == LabelService+"="+service {
+			if label != "" && kv == label {
 				svcOK = true
 			}
 		}

@@ -39,7 +39,7 @@ func open(t *testing.T, svcs ...stack.Service) *stack.Stack {
 	_ = os.Chmod(root, 0o711)
 	t.Cleanup(func() { os.RemoveAll(root) })
 	s, err := stack.Open(stack.Config{Name: "t", Root: root, Timeout: 20 * time.Second,
-		Services:   func(stack.Options) []stack.Service { return svcs },
+		Services:   func(stack.Options, string) []stack.Service { return svcs },
 		NewBackend: func(_, name, dir string) (stack.Backend, error) { return native.New(name, dir), nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestPortInUseNamesTheHolder(t *testing.T) {
 	_ = os.Chmod(root, 0o711)
 	defer os.RemoveAll(root)
 	s, err := stack.Open(stack.Config{Name: "t", Root: root, Ports: map[string]int{"web": port},
-		Services:   func(stack.Options) []stack.Service { return []stack.Service{shell("web", "sleep 60", pass)} },
+		Services:   func(stack.Options, string) []stack.Service { return []stack.Service{shell("web", "sleep 60", pass)} },
 		NewBackend: func(_, name, dir string) (stack.Backend, error) { return native.New(name, dir), nil }})
 	if err != nil {
 		t.Fatal(err)

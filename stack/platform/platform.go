@@ -22,56 +22,27 @@ var Backends = []string{"auto", "native", "docker"}
 
 // Open opens (without starting) the named stack of the Mossi platform. An
 // existing stack keeps the backend it was created with; "auto" chooses one
-// for a new stack (see Choose).
+// for a new stack (see Choose), which is the only case where opening a
+// stack contacts anything: the service list is final once built for the
+// backend, so `mossdev env` on a docker stack makes no call to the engine.
 func Open(cfg stack.Config) (*stack.Stack, error) {
-	backend, dir := resolve(cfg)
 	if cfg.Backend == "auto" {
-		cfg.Backend = backend
-	}
-	cfg.Services = func(o stack.Options) []stack.Service {
-		svcs := services.Platform(o)
-		if backend == "docker" {
-			docker.Adapt(context.Background(), dir, svcs)
+		cfg.Backend = ""
+		if Existing(cfg.Name, cfg.Root) == "" {
+			cfg.Backend, _ = Choose(context.Background(), cfg.Options)
 		}
-		return svcs
 	}
+	cfg.Services = services.Platform
 	cfg.NewBackend = newBackend
 	return stack.Open(cfg)
-}
-
-// resolve names the backend the stack will run on (its own when it exists,
-// else the one asked for, "auto" resolved, native by default) and the
-// stack's directory.
-func resolve(cfg stack.Config) (backend, dir string) {
-	name, root := cfg.Name, cfg.Root
-	if name == "" {
-		name = "default"
-	}
-	if root == "" {
-		root = stack.DefaultRoot()
-	}
-	if abs, err := filepath.Abs(root); err == nil && stack.CheckName(name) == nil {
-		dir = filepath.Join(abs, name)
-		if st, err := stack.LoadState(dir); err == nil {
-			if cfg.Backend == "" || cfg.Backend == "auto" {
-				return st.Backend, dir
-			}
-			return cfg.Backend, dir // stack.Open reports a mismatch
-		}
-	}
-	switch cfg.Backend {
-	case "auto":
-		b, _ := Choose(context.Background(), cfg.Options)
-		return b, dir
-	case "":
-		return "native", dir
-	}
-	return cfg.Backend, dir
 }
 
 // Existing returns the backend of the named stack under root, or "" when
 // it was never brought up.
 func Existing(name, root string) string {
+	if name == "" {
+		name = "default"
+	}
 	if root == "" {
 		root = stack.DefaultRoot()
 	}
@@ -93,7 +64,7 @@ func Choose(ctx context.Context, o stack.Options) (backend, why string) {
 	if o == (stack.Options{}) {
 		o = stack.DefaultOptions()
 	}
-	refs := docker.Images(services.Platform(o))
+	refs := docker.Images(services.Platform(o, "docker"))
 	engine, err := docker.Check(ctx, refs, 5*time.Second)
 	if err != nil {
 		reason := err.Error()

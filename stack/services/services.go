@@ -17,11 +17,14 @@ import (
 	"github.com/mossdev/mossdev/stack/services/s3"
 )
 
-// Platform is the whole platform for the given options, in display order.
-func Platform(o stack.Options) []stack.Service {
-	out := []stack.Service{postgres.Service(), pgbouncer.Service(), mariadb.Service(), mongodb.Service()}
+// Platform is the whole platform for the given options as it runs on the
+// named backend, in display order. The list is final: backends read it and
+// never rewrite it (a service whose needs or stand-in note differ by backend
+// says so in its own package).
+func Platform(o stack.Options, backend string) []stack.Service {
+	out := []stack.Service{postgres.Service(), pgbouncer.Service(), mariadb.Service(), mongodb.Service(backend)}
 	out = append(out, redis.Shards(o.RedisShards)...)
 	out = append(out, rabbitmq.Nodes(o.RabbitNodes)...)
-	out = append(out, haproxy.Service(o.RabbitNodes), elasticsearch.Service(), s3.Service(), cdn.Service())
+	out = append(out, haproxy.Service(o.RabbitNodes), elasticsearch.Service(backend), s3.Service(backend), cdn.Service(backend))
 	return out
 }

@@ -21,10 +21,10 @@ const Name = "cdn"
 // StandIn names the emulation in every output.
 const StandIn = "mossdev CDN (caching proxy in CloudFront's role)"
 
-// Service describes the CDN.
-func Service() stack.Service {
+// Service describes the CDN on a backend (its note says where it runs).
+func Service(backend string) stack.Service {
 	return stack.Service{
-		Name: Name, Kind: Name, StandIn: StandIn,
+		Name: Name, Kind: Name, StandIn: s3.OnHost(StandIn, backend),
 		Role:  "CDN in front of the image bucket (CloudFront's role): caches card images",
 		Ports: []string{"main"},
 		Needs: []string{s3.Name},

@@ -22,10 +22,16 @@ const Name = "elasticsearch"
 // StandIn names the emulation in every output.
 const StandIn = "mossdev ES API emulator on bleve (stand-in for Elasticsearch 8)"
 
-// Service describes the search service.
-func Service() stack.Service {
+// Service describes the search service on a backend. On docker the real
+// Elasticsearch runs, so it is no stand-in there (a CI stand-in image says so
+// through its label, which status reads from the running container).
+func Service(backend string) stack.Service {
+	standIn := StandIn
+	if backend == "docker" {
+		standIn = ""
+	}
 	return stack.Service{
-		Name: Name, Kind: Name, StandIn: StandIn,
+		Name: Name, Kind: Name, StandIn: standIn,
 		Role:  "full-text and geo search over cards (replaced CloudSearch; geo moved here from MongoDB)",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {

@@ -18,7 +18,6 @@ func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 		Image:    images.Ref(Name),
 		Ports:    map[string]int{"main": ContainerPort},
 		DataPath: "/data/db",
-		Needs:    []string{}, // unlike native's FerretDB, it keeps its own data
 		Health:   []string{"CMD", "mongosh", "--quiet", "--norc", "--eval", "quit(db.adminCommand('ping').ok ? 0 : 1)"},
 	}, nil
 }

@@ -30,13 +30,21 @@ const (
 // StandIn names the emulation in every output.
 const StandIn = fakemongo.StandIn
 
-// Service describes the view-log store.
-func Service() stack.Service {
+// Service describes the view-log store on a backend. The docker backend runs
+// the real MongoDB, which keeps its own data: it needs nothing and is no
+// stand-in (a CI stand-in image says so through its label, which status
+// reads from the running container). The native stand-in stores its
+// collections in PostgreSQL.
+func Service(backend string) stack.Service {
+	standIn, needs := StandIn, []string{postgres.Name}
+	if backend == "docker" {
+		standIn, needs = "", nil
+	}
 	return stack.Service{
-		Name: Name, Kind: Name, StandIn: StandIn,
+		Name: Name, Kind: Name, StandIn: standIn,
 		Role:  "per-user card view logs (who viewed which card), kept off the main database",
 		Ports: []string{"main"},
-		Needs: []string{postgres.Name},
+		Needs: needs,
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakes.MongoDB, map[string]any{
 				"listen":        e.Addr(Name, "main"),

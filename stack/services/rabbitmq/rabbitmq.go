@@ -60,6 +60,7 @@ func Nodes(n int) []stack.Service {
 		i := i
 		out[i-1] = stack.Service{
 			Name: name, Kind: Kind, Role: role, Ports: ports,
+			Shared: []string{"epmd"}, // one per stack, registered with by every node
 			Native: func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, i) },
 			Docker: func(e *stack.Runtime) (stack.DockerSpec, error) { return docker(e, i) },
 			Probe: func(e *stack.Runtime) probe.Probe {

@@ -2,8 +2,14 @@ package s3
 
 import "github.com/mossdev/mossdev/stack"
 
-// HostNote is added to the stand-in note on the docker backend.
-const HostNote = "runs on the host, not in a container"
+// OnHost completes the stand-in note of a fake that the docker backend runs
+// on the host (this one and the CDN), so nobody looks for its container.
+func OnHost(note, backend string) string {
+	if backend == "docker" {
+		return note + "; on the host, not in a container"
+	}
+	return note
+}
 
 // docker: the bucket is mossdev's own process (gofakes3 in serve mode) on
 // both backends. On docker it still runs on the host, under the docker

@@ -23,10 +23,10 @@ const (
 // StandIn names the emulation in every output.
 const StandIn = "gofakes3 (S3 emulator)"
 
-// Service describes the bucket.
-func Service() stack.Service {
+// Service describes the bucket on a backend (its note says where it runs).
+func Service(backend string) stack.Service {
 	return stack.Service{
-		Name: Name, Kind: Name, StandIn: StandIn,
+		Name: Name, Kind: Name, StandIn: OnHost(StandIn, backend),
 		Role:  "card images bucket (S3's role), path-style; served to clients through the CDN",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
