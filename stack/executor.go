@@ -29,6 +29,26 @@ type executor struct {
 	times   []Timing
 }
 
+// execute runs the plan's steps concurrently and returns when every one
+// is healthy or failed.
+func (s *Stack) execute(ctx context.Context, cancel context.CancelFunc, env *Runtime, t0 time.Time, plan Plan, byName map[string]Service) *executor {
+	x := &executor{s: s, env: env, t0: t0, ctx: ctx, cancel: cancel,
+		done: map[string]chan struct{}{}, failed: map[string]error{}}
+	for _, st := range plan {
+		x.done[st.Service] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for _, st := range plan {
+		wg.Add(1)
+		go func(st Step) {
+			defer wg.Done()
+			x.run(byName[st.Service], st)
+		}(st)
+	}
+	wg.Wait()
+	return x
+}
+
 func (x *executor) emit(svc string, k EventKind, msg string) {
 	x.s.cfg.Sink.Event(Event{Time: time.Now(), Service: svc, Kind: k, Message: msg})
 }
@@ -120,7 +140,8 @@ func (x *executor) bring(svc Service, st Step, tm *Timing) error {
 			return nil
 		}
 	}
-	if err := probe.Until(x.ctx, svc.Probe(x.env), probe.DefaultPolicy, stop); err != nil {
+	pr := svc.Probe(x.env)
+	if err := probe.Until(x.ctx, pr, svc.Readiness, stop, x.waiting(svc.Name, pr)); err != nil {
 		return x.failure(svc, err, exitErr)
 	}
 	if svc.Setup != nil {
@@ -137,6 +158,24 @@ func (x *executor) bring(svc Service, st Step, tm *Timing) error {
 
 var errExited = errors.New("process exited")
 
+// waiting returns the probe's failure hook: an EventWaiting every
+// Config.WaitReport (often enough that a slow start never looks like a
+// hang, rarely enough that a plain log stays readable) that says what is
+// being checked and what it last saw.
+func (x *executor) waiting(name string, pr probe.Probe) func(int, error) {
+	every := x.s.cfg.WaitReport
+	var last time.Time
+	start := time.Now()
+	return func(n int, err error) {
+		if time.Since(start) < every || time.Since(last) < every {
+			return
+		}
+		last = time.Now()
+		x.emit(name, EventWaiting, fmt.Sprintf("%s: %d attempts in %s; last error: %v",
+			pr, n, time.Since(start).Round(100*time.Millisecond), err))
+	}
+}
+
 // failure builds the user-facing error: what was observed, the log tail,
 // and what to do.
 func (x *executor) failure(svc Service, err, exitErr error) error {
@@ -149,6 +188,10 @@ func (x *executor) failure(svc Service, err, exitErr error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Err = ErrTimeout
 		e.Detail = fmt.Sprintf("not answering after %s: %v", x.s.cfg.Timeout, err)
+		var nr *probe.NotReadyError
+		if errors.As(err, &nr) {
+			e.Detail = fmt.Sprintf("%s not answering after %s; last error: %v", nr.Probe, x.s.cfg.Timeout, nr.Last)
+		}
 		e.Fix = fmt.Sprintf("see `mossdev logs %s`; on a slow machine raise --timeout", svc.Name)
 	case errors.Is(err, context.Canceled):
 		e.Err = context.Canceled

@@ -29,6 +29,9 @@ type Config struct {
 	NewBackend func(name, stack, dir string) (Backend, error)
 	// Timeout bounds Up (default 3 minutes).
 	Timeout time.Duration
+	// WaitReport is how often Up reports a service that does not answer
+	// yet (EventWaiting); default 5 s.
+	WaitReport time.Duration
 }
 
 // Stack is one named copy of the platform.
@@ -57,6 +60,9 @@ func Open(cfg Config) (*Stack, error) {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 3 * time.Minute
+	}
+	if cfg.WaitReport <= 0 {
+		cfg.WaitReport = 5 * time.Second
 	}
 	if cfg.Exe == "" {
 		cfg.Exe = exePath()
@@ -92,6 +98,9 @@ func Open(cfg Config) (*Stack, error) {
 	}
 	s.cfg.Backend = cfg.Backend
 	s.all = cfg.Services(s.cfg.Options, cfg.Backend)
+	if err := CheckGraph(s.all); err != nil {
+		return nil, err
+	}
 	s.backend, err = cfg.NewBackend(cfg.Backend, cfg.Name, s.dir)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -20,12 +21,14 @@ type Step struct {
 	Service string
 	Action  Action
 	Needs   []string
+	// Cause says why the action: what was observed.
+	Cause string
 }
 
 // Plan is the ordered list of steps Up executes; dependencies come first.
 type Plan []Step
 
-// String renders the plan one step a line, for tests and --dry-run.
+// String renders the plan one step a line, for tests and logs.
 func (p Plan) String() string {
 	var b strings.Builder
 	for _, s := range p {
@@ -54,16 +57,71 @@ func (p Plan) Changes() int {
 func MakePlan(svcs []Service, observed map[string]Observed, healthy map[string]bool) Plan {
 	var p Plan
 	for _, s := range order(svcs) {
-		act := ActStart
+		act, cause := ActStart, "not running"
 		if o, ok := observed[s.Name]; ok && o.Running {
-			act = ActWait
+			act, cause = ActWait, "running, not answering its probe yet"
 			if healthy[s.Name] {
-				act = ActKeep
+				act, cause = ActKeep, "running and answering its probe"
 			}
 		}
-		p = append(p, Step{Service: s.Name, Action: act, Needs: s.Needs})
+		p = append(p, Step{Service: s.Name, Action: act, Needs: s.Needs, Cause: cause})
 	}
 	return p
+}
+
+// CheckGraph refuses a service list whose needs name a service that is not
+// in it, or go round in a cycle: either would leave Up's goroutines waiting
+// on each other until the deadline.
+func CheckGraph(svcs []Service) error {
+	idx := map[string]int{}
+	for i, s := range svcs {
+		idx[s.Name] = i
+	}
+	for _, s := range svcs {
+		for _, n := range s.Needs {
+			if _, ok := idx[n]; !ok {
+				return &Error{Op: "check services", Service: s.Name, Err: ErrBadInput,
+					Detail: fmt.Sprintf("%s needs %q, which is not a service of this stack", s.Name, n),
+					Fix:    "fix the Needs of " + s.Name + " in its service package"}
+			}
+		}
+	}
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := make([]int, len(svcs))
+	var path []string
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case done:
+			return nil
+		case onPath:
+			from := slices.Index(path, svcs[i].Name)
+			cycle := append(append([]string(nil), path[from:]...), svcs[i].Name)
+			return &Error{Op: "check services", Err: ErrBadInput,
+				Detail: "cycle: " + strings.Join(cycle, " → "),
+				Fix:    "break the cycle in the services' Needs"}
+		}
+		state[i] = onPath
+		path = append(path, svcs[i].Name)
+		for _, n := range svcs[i].Needs {
+			if err := visit(idx[n]); err != nil {
+				return err
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = done
+		return nil
+	}
+	for i := range svcs {
+		if err := visit(i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // order sorts services so that every service comes after its needs, ties

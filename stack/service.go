@@ -44,6 +44,9 @@ type Service struct {
 	// Probe returns the protocol-level readiness check, run through the path
 	// apps use (SQL through PgBouncer, AMQP through HAProxy, ...).
 	Probe func(e *Runtime) probe.Probe
+	// Readiness says how Up polls the probe; the zero value is
+	// probe.DefaultPolicy.
+	Readiness probe.Policy
 	// Setup runs after the first successful probe and before the service is
 	// reported healthy: one-time initialisation (roles, databases) or joining
 	// a cluster. It must be idempotent. wait blocks until another service of
@@ -167,7 +170,7 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Exe returns the program that serves mossdev's fakes: this very binary.
+// exePath is the program that serves mossdev's fakes: this very binary.
 func exePath() string {
 	p, err := os.Executable()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -42,39 +41,22 @@ func (s *Stack) Up(ctx context.Context, only []string) (*Report, error) {
 	plan := MakePlan(sel, obs, healthy)
 	rep := &Report{Stack: s.cfg.Name, Backend: s.backend.Name(), Plan: plan}
 	for _, st := range plan {
-		s.cfg.Sink.Event(Event{Time: time.Now(), Service: st.Service, Kind: EventPlanned, Message: string(st.Action)})
+		s.cfg.Sink.Event(Event{Time: time.Now(), Service: st.Service, Kind: EventPlanned,
+			Message: fmt.Sprintf("%s (%s)", st.Action, st.Cause)})
 	}
 
 	upCtx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	ex := &executor{s: s, env: env, t0: t0, ctx: upCtx, cancel: cancel,
-		done: map[string]chan struct{}{}, failed: map[string]error{}}
-	for _, st := range plan {
-		ex.done[st.Service] = make(chan struct{})
-	}
 	byName := map[string]Service{}
 	for _, sv := range sel {
 		byName[sv.Name] = sv
 	}
-	var wg sync.WaitGroup
-	for _, st := range plan {
-		wg.Add(1)
-		go func(st Step) {
-			defer wg.Done()
-			ex.run(byName[st.Service], st)
-		}(st)
-	}
-	wg.Wait()
+	ex := s.execute(upCtx, cancel, env, t0, plan, byName)
 	rep.Elapsed = time.Since(t0)
 	rep.Timeline = ex.timings()
 	rep.Critical = critical(sel, rep.Timeline)
-	for _, st := range plan {
-		if st.Action == ActKeep {
-			rep.Kept++
-		} else {
-			rep.Started++
-		}
-	}
+	rep.Started = plan.Changes()
+	rep.Kept = len(plan) - rep.Started
 	if err := ex.firstErr(); err != nil {
 		if ctx.Err() != nil {
 			// Interrupted: undo what this call started so nothing is orphaned.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,8 +28,8 @@ func shell(name, script string, p probe.Probe) stack.Service {
 	}
 }
 
-var pass = probe.Func(func(context.Context) error { return nil })
-var never = probe.Func(func(context.Context) error { return errors.New("not yet") })
+var pass = probe.New("always passes", func(context.Context) error { return nil })
+var never = probe.New("never passes", func(context.Context) error { return errors.New("not yet") })
 
 func open(t *testing.T, svcs ...stack.Service) *stack.Stack {
 	t.Helper()
@@ -174,4 +175,57 @@ func labelled(dir string) int {
 		}
 	}
 	return n
+}
+
+// A service that does not answer yet is reported while Up waits, naming
+// the probe and its last error; the deadline's error says the same.
+func TestWaitIsReportedAndTimeoutNamesTheProbe(t *testing.T) {
+	root, err := os.MkdirTemp("", "mossdev-native-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(root, 0o711)
+	t.Cleanup(func() { os.RemoveAll(root) })
+	var mu sync.Mutex
+	var waits []stack.Event
+	sink := stack.SinkFunc(func(e stack.Event) {
+		if e.Kind == stack.EventWaiting {
+			mu.Lock()
+			waits = append(waits, e)
+			mu.Unlock()
+		}
+	})
+	refused := probe.New("SELECT 1 through 127.0.0.1:1 as nobody", func(context.Context) error {
+		return errors.New("connection refused")
+	})
+	s, err := stack.Open(stack.Config{Name: "t", Root: root, Timeout: 1500 * time.Millisecond,
+		WaitReport: 300 * time.Millisecond, Sink: sink,
+		Services: func(stack.Options, string) []stack.Service {
+			return []stack.Service{shell("slow", "exec sleep 60", refused)}
+		},
+		NewBackend: func(_, name, dir string) (stack.Backend, error) { return native.New(name, dir), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Down(context.Background(), false) })
+	_, err = s.Up(t.Context(), nil)
+	if !errors.Is(err, stack.ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout", err)
+	}
+	want := "SELECT 1 through 127.0.0.1:1 as nobody not answering after 1.5s; last error: connection refused"
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("timeout error %q\nwant it to contain %q", err, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// 1.5 s of waiting reported every 0.3 s after the first 0.3 s: 3 to 4.
+	if len(waits) < 2 || len(waits) > 5 {
+		t.Fatalf("%d waiting events in 1.5s at one per 0.3s: %+v", len(waits), waits)
+	}
+	for _, w := range waits {
+		if w.Service != "slow" || !strings.Contains(w.Message, "SELECT 1 through 127.0.0.1:1 as nobody") ||
+			!strings.Contains(w.Message, "last error: connection refused") {
+			t.Fatalf("waiting event %+v does not name the probe and its last error", w)
+		}
+	}
 }

@@ -15,7 +15,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -29,21 +33,51 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
 
-// Probe is one readiness check.
+// Probe is one readiness check. String says what it checks, in words a
+// user can act on ("SELECT 1 through 127.0.0.1:6432 as mossi"), never with
+// a secret: waits and timeouts name it.
 type Probe interface {
 	Check(ctx context.Context) error
+	fmt.Stringer
 }
 
-// Func adapts a function to a Probe.
-type Func func(ctx context.Context) error
+// New makes a Probe from what it checks and the check itself.
+func New(what string, check func(ctx context.Context) error) Probe { return &fn{what, check} }
 
-func (f Func) Check(ctx context.Context) error { return f(ctx) }
+type fn struct {
+	what  string
+	check func(ctx context.Context) error
+}
+
+var _ Probe = (*fn)(nil)
+
+func (f *fn) Check(ctx context.Context) error { return f.check(ctx) }
+func (f *fn) String() string                  { return f.what }
+
+// redact drops a URL's password (and its query, which may carry keys), for
+// descriptions.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}
 
 // Postgres connects with pgx and runs SELECT 1. The simple protocol keeps
 // the check valid through PgBouncer's transaction pooling, which (1.18)
 // does not carry prepared statements across server connections.
 func Postgres(dsn string) Probe {
-	return Func(func(ctx context.Context) error {
+	what := "SELECT 1 (unparsable postgres URL)"
+	if cfg, err := pgx.ParseConfig(dsn); err == nil {
+		what = fmt.Sprintf("SELECT 1 through %s as %s on database %s",
+			net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.User, cfg.Database)
+	}
+	return New(what, func(ctx context.Context) error {
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return fmt.Errorf("parse postgres url: %w", err)
@@ -61,7 +95,11 @@ func Postgres(dsn string) Probe {
 
 // MySQL connects with go-sql-driver/mysql and pings.
 func MySQL(dsn string) Probe {
-	return Func(func(ctx context.Context) error {
+	what := "ping (unparsable MySQL DSN)"
+	if cfg, err := mysql.ParseDSN(dsn); err == nil {
+		what = fmt.Sprintf("MySQL ping at %s as %s", cfg.Addr, cfg.User)
+	}
+	return New(what, func(ctx context.Context) error {
 		cfg, err := mysql.ParseDSN(dsn)
 		if err != nil {
 			return fmt.Errorf("parse mysql dsn: %w", err)
@@ -78,7 +116,7 @@ func MySQL(dsn string) Probe {
 
 // Redis sends PING.
 func Redis(addr, password string) Probe {
-	return Func(func(ctx context.Context) error {
+	return New("Redis PING at "+addr+" with the stack's password", func(ctx context.Context) error {
 		c := redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1,
 			DialTimeout: time.Second, PoolSize: 1})
 		defer c.Close()
@@ -89,7 +127,7 @@ func Redis(addr, password string) Probe {
 // AMQP opens a connection and a channel: the handshake proves the broker
 // (through HAProxy, when the URL is HAProxy's) accepts the stack's user.
 func AMQP(url string) Probe {
-	return Func(func(ctx context.Context) error {
+	return New("AMQP handshake and a channel at "+redact(url), func(ctx context.Context) error {
 		cfg := amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)}
 		done := make(chan error, 1)
 		go func() {
@@ -118,7 +156,7 @@ func AMQP(url string) Probe {
 // answers ping from its own state even when its PostgreSQL backend is gone,
 // while listCollections reaches storage on FerretDB and real MongoDB alike.
 func Mongo(uri string) Probe {
-	return Func(func(ctx context.Context) error {
+	return New("Mongo ping and listCollections at "+redact(uri), func(ctx context.Context) error {
 		c, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(2 * time.Second).
 			SetConnectTimeout(2 * time.Second))
 		if err != nil {
@@ -143,7 +181,7 @@ var client = &http.Client{Transport: &http.Transport{
 
 // HTTP expects a 2xx or 3xx answer (or the listed statuses) from url.
 func HTTP(url string, ok ...int) Probe {
-	return Func(func(ctx context.Context) error {
+	return New("GET "+redact(url), func(ctx context.Context) error {
 		_, err := get(ctx, url, ok...)
 		return err
 	})
@@ -193,7 +231,7 @@ func get(ctx context.Context, url string, ok ...int) ([]byte, error) {
 
 // Elasticsearch asks GET /_cluster/health and wants green or yellow.
 func Elasticsearch(base string) Probe {
-	return Func(func(ctx context.Context) error {
+	return New("GET "+redact(base)+"/_cluster/health is green or yellow", func(ctx context.Context) error {
 		body, err := get(ctx, base+"/_cluster/health")
 		if err != nil {
 			return err
@@ -211,12 +249,17 @@ func Elasticsearch(base string) Probe {
 
 // S3 lists a bucket (path style): the bucket exists and the server speaks S3.
 func S3(endpoint, bucket string) Probe {
-	return HTTP(endpoint + "/" + bucket + "?list-type=2&max-keys=1")
+	p := HTTP(endpoint + "/" + bucket + "?list-type=2&max-keys=1")
+	return New("S3 list of bucket "+bucket+" at "+redact(endpoint), p.Check)
 }
 
 // All passes when every probe passes, checked in order.
 func All(ps ...Probe) Probe {
-	return Func(func(ctx context.Context) error {
+	what := make([]string, len(ps))
+	for i, p := range ps {
+		what[i] = p.String()
+	}
+	return New(strings.Join(what, ", then "), func(ctx context.Context) error {
 		for _, p := range ps {
 			if err := p.Check(ctx); err != nil {
 				return err
@@ -226,7 +269,8 @@ func All(ps ...Probe) Probe {
 	})
 }
 
-// Policy says how to poll a probe until it passes.
+// Policy says how to poll a probe until it passes. A service whose server
+// is slow to answer (a cluster node) can set its own in Service.Readiness.
 type Policy struct {
 	Interval time.Duration // between attempts (grows to 4x while failing)
 	Attempt  time.Duration // limit of one attempt
@@ -236,7 +280,18 @@ type Policy struct {
 // few seconds, so poll fast and cap each attempt at 2 s.
 var DefaultPolicy = Policy{Interval: 50 * time.Millisecond, Attempt: 2 * time.Second}
 
-// Once runs one attempt bounded by the policy and reports its latency.
+// OrDefault fills a zero policy's fields from DefaultPolicy.
+func (p Policy) OrDefault() Policy {
+	if p.Interval <= 0 {
+		p.Interval = DefaultPolicy.Interval
+	}
+	if p.Attempt <= 0 {
+		p.Attempt = DefaultPolicy.Attempt
+	}
+	return p
+}
+
+// Once runs one attempt bounded by limit and reports its latency.
 func Once(ctx context.Context, p Probe, limit time.Duration) (time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -245,18 +300,40 @@ func Once(ctx context.Context, p Probe, limit time.Duration) (time.Duration, err
 	return time.Since(t), err
 }
 
-// Until polls p until it passes, ctx ends, or stop reports an error (the
-// process exited: no point waiting). It returns the last probe error on
-// failure so the caller can show what was observed.
-func Until(ctx context.Context, p Probe, pol Policy, stop func() error) error {
+// NotReadyError is Until's failure when ctx ends before the probe passes:
+// which probe, how often it was tried, and the last thing it observed.
+type NotReadyError struct {
+	Probe    Probe
+	Attempts int
+	Last     error
+	Err      error // ctx's error: context.DeadlineExceeded or Canceled
+}
+
+func (e *NotReadyError) Error() string {
+	return fmt.Sprintf("%s not answering after %d attempts: %v; last error: %v", e.Probe, e.Attempts, e.Err, e.Last)
+}
+
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
+// Until polls p until it passes, ctx ends (a *NotReadyError), or stop
+// reports an error (the process exited: no point waiting). onFail, when
+// not nil, hears every failed attempt (the n-th, and its error), so a
+// caller can report progress while it waits.
+func Until(ctx context.Context, p Probe, pol Policy, stop func() error, onFail func(n int, err error)) error {
+	pol = pol.OrDefault()
 	iv := pol.Interval
+	n := 0
 	var last error
 	for {
 		_, err := Once(ctx, p, pol.Attempt)
 		if err == nil {
 			return nil
 		}
+		n++
 		last = err
+		if onFail != nil {
+			onFail(n, err)
+		}
 		if stop != nil {
 			if serr := stop(); serr != nil {
 				return serr
@@ -264,7 +341,7 @@ func Until(ctx context.Context, p Probe, pol Policy, stop func() error) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%w (last probe error: %v)", ctx.Err(), last)
+			return &NotReadyError{Probe: p, Attempts: n, Last: last, Err: ctx.Err()}
 		case <-time.After(iv):
 		}
 		if iv < 4*pol.Interval {
