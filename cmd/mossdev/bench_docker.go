@@ -224,7 +224,7 @@ func runBenchDocker(ctx context.Context, g *globals, o *benchDockerOptions) erro
 			return err
 		}
 		_ = os.RemoveAll(composeDir)
-		if _, err := exportCompose(ctx, s, composeDir, only); err != nil {
+		if _, err := exportCompose(ctx, s, composeDir, only, false); err != nil {
 			return err
 		}
 		if err := s.Down(ctx, false); err != nil {

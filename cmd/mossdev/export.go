@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/mossdev/mossdev/stack"
@@ -25,6 +23,7 @@ func newExport(g *globals) *cobra.Command {
 func newExportCompose(g *globals) *cobra.Command {
 	var out string
 	var only []string
+	var force bool
 	c := &cobra.Command{
 		Use:   "compose",
 		Short: "Write a docker compose project of the stack: same images, config, credentials, ports",
@@ -36,7 +35,11 @@ every second. So 'mossdev env' stays valid for the compose project; run one or t
 The stack must exist (its ports and credentials are chosen at the first up); its backend does not
 matter. S3 and the CDN are mossdev's own processes and are left out. Compose cannot run mossdev's
 setup hooks, so the RabbitMQ nodes cluster by classic_config peer discovery and PostgreSQL's app role
-is created by an init script. DIR holds credentials: it is created mode 0700.`,
+is created by an init script.
+
+DIR holds credentials: it is created mode 0700. An existing DIR must be your own, a real directory
+(not a link) and empty; --force overwrites your own earlier export. Files are written without
+following links; the compose file is 0600.`,
 		Example: `  mossdev export compose --out ./compose
   docker compose -p mossi -f ./compose/docker-compose.yml up -d --wait`,
 		Args: noArgs,
@@ -48,7 +51,7 @@ is created by an init script. DIR holds credentials: it is created mode 0700.`,
 			if out == "" {
 				out = "mossdev-compose-" + s.Name()
 			}
-			comp, err := exportCompose(c.Context(), s, out, only)
+			comp, err := exportCompose(c.Context(), s, out, only, force)
 			if err != nil {
 				return err
 			}
@@ -62,12 +65,13 @@ is created by an init script. DIR holds credentials: it is created mode 0700.`,
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "directory to write (default ./mossdev-compose-NAME)")
 	c.Flags().StringSliceVar(&only, "only", nil, "export only these services and what they need")
+	c.Flags().BoolVar(&force, "force", false, "write into an existing, non-empty directory of your own (an earlier export)")
 	return c
 }
 
 // exportCompose writes the stack's compose project (only these services
 // and what they need; all when only is empty) into dir.
-func exportCompose(ctx context.Context, s *stack.Stack, dir string, only []string) (*docker.Compose, error) {
+func exportCompose(ctx context.Context, s *stack.Stack, dir string, only []string, force bool) (*docker.Compose, error) {
 	env, err := s.Runtime()
 	if err != nil {
 		return nil, err
@@ -80,30 +84,8 @@ func exportCompose(ctx context.Context, s *stack.Stack, dir string, only []strin
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", dir, err)
-	}
-	_ = os.Chmod(dir, 0o700)
-	names := make([]string, 0, len(comp.Files))
-	for n := range comp.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		p := filepath.Join(dir, filepath.FromSlash(n))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
-		}
-		// Mounted files are read by the servers' own users in the
-		// containers; the 0700 directory keeps them private on the host.
-		mode := os.FileMode(0o644)
-		if n == docker.ComposeFile {
-			mode = 0o600
-		}
-		if err := os.WriteFile(p, comp.Files[n], mode); err != nil {
-			return nil, fmt.Errorf("write %s: %w", p, err)
-		}
-		_ = os.Chmod(p, mode)
+	if err := comp.Write(dir, force); err != nil {
+		return nil, err
 	}
 	return comp, nil
 }

@@ -9,7 +9,9 @@ package mariadb
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mossdev/mossdev/stack"
@@ -63,8 +65,22 @@ func InitSQL(e *stack.Runtime) string {
 		fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.AppPassword)),
 		fmt.Sprintf("ALTER USER '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.AppPassword)),
 		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%';", DB, q(e.Secrets.AppUser)),
+		dropHostAccounts(),
 		"FLUSH PRIVILEGES;",
 	}, "\n") + "\n"
+}
+
+// dropHostAccounts removes what install-db creates for this machine's
+// hostname: root@<hostname> with an empty password (unreachable only as long
+// as --skip-name-resolve holds) and any anonymous account. Nothing should
+// log in as them; one setting changed later must not open the server.
+func dropHostAccounts() string {
+	stmts := []string{"DROP USER IF EXISTS ''@'localhost';"}
+	if h, err := os.Hostname(); err == nil && h != "" && !slices.Contains([]string{"localhost", "127.0.0.1", "::1", "%"}, h) {
+		h = strings.ReplaceAll(h, "'", "''")
+		stmts = append(stmts, fmt.Sprintf("DROP USER IF EXISTS 'root'@'%s';", h), fmt.Sprintf("DROP USER IF EXISTS ''@'%s';", h))
+	}
+	return strings.Join(stmts, "\n")
 }
 
 // ServerArgs are the settings both backends give mariadbd.

@@ -135,7 +135,7 @@ func native(e *stack.Runtime, i int) (stack.NativeSpec, error) {
 	}, nil
 }
 
-// ctl runs rabbitmqctl against node i with the cluster's cookie, where the
+// ctl runs rabbitmqctl against node i, where the
 // node runs (a local process with the node's environment on native, docker
 // exec in the node's container): one code path for both backends.
 func ctl(ctx context.Context, e *stack.Runtime, i int, args ...string) (string, error) {
@@ -148,7 +148,12 @@ func ctl(ctx context.Context, e *stack.Runtime, i int, args ...string) (string, 
 	if e.Backend == "docker" {
 		bin = "rabbitmqctl" // on the image's PATH
 	}
-	full := append([]string{bin, "-n", erlNode(e, i), "--erlang-cookie", e.Secrets.ErlangCookie}, args...)
+	// No --erlang-cookie: an argument is readable by every local user in
+	// /proc, and the cookie lets its holder run code on the nodes. The
+	// cookie file in the node's HOME (native, 0600, owned by the server
+	// user) or the container's RABBITMQ_ERLANG_COOKIE (docker) is where
+	// rabbitmqctl finds it.
+	full := append([]string{bin, "-n", erlNode(e, i)}, args...)
 	out, err := e.Exec(ctx, NodeName(i), full...)
 	if err != nil {
 		return out, fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, lastLine(out))

@@ -9,6 +9,8 @@ package redis
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/probe"
@@ -43,15 +45,26 @@ func Shards(n int) []stack.Service {
 	return out
 }
 
-// ServerArgs are the settings both backends give redis-server.
-func ServerArgs(password string) []string {
-	return []string{"--requirepass", password, "--appendonly", "yes", "--appendfsync", "everysec",
-		"--save", "", "--daemonize", "no"}
+// Config is the redis.conf both backends give redis-server: the settings
+// that make a shard a write-behind cache (an append-only file) and the
+// password. The password lives in this file (0600 on native) and never on
+// the command line, where any local user could read it from /proc until
+// Redis rewrites its process title.
+func Config(password, bind string, port int, dir string) string {
+	var b strings.Builder
+	if bind != "" {
+		fmt.Fprintf(&b, "bind %s\n", bind)
+	}
+	fmt.Fprintf(&b, "port %d\ndir %s\n", port, dir)
+	fmt.Fprintf(&b, "requirepass %s\n", password)
+	b.WriteString("appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\n")
+	return b.String()
 }
 
 func native(e *stack.Runtime, name string) (stack.NativeSpec, error) {
-	return stack.NativeSpec{Run: stack.Command{Path: "redis-server", Args: append([]string{
-		"--bind", "127.0.0.1", "--port", fmt.Sprint(e.Port(name, "main")),
-		"--dir", e.DataDir(name),
-	}, ServerArgs(e.Secrets.RedisPassword)...)}}, nil
+	conf := filepath.Join(e.RunDir(name), "redis.conf")
+	return stack.NativeSpec{
+		Files: map[string]string{conf: Config(e.Secrets.RedisPassword, "127.0.0.1", e.Port(name, "main"), e.DataDir(name))},
+		Run:   stack.Command{Path: "redis-server", Args: []string{conf}},
+	}, nil
 }
