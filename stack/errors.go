@@ -2,6 +2,7 @@ package stack
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -16,6 +17,9 @@ var (
 	ErrNoStack       = errors.New("no such stack")
 	ErrUnknown       = errors.New("unknown service")
 	ErrTimeout       = errors.New("timed out")
+	// ErrDamaged is a state file that cannot be trusted; it is bad input,
+	// and `mossdev down` still removes the stack by its labels.
+	ErrDamaged = fmt.Errorf("damaged stack state: %w", ErrBadInput)
 )
 
 // Error is a user-facing failure: which service or input, what was observed,

@@ -52,6 +52,9 @@ func Open(cfg Config) (*Stack, error) {
 	if err := CheckName(cfg.Name); err != nil {
 		return nil, err
 	}
+	if err := checkConfig(cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Root == "" {
 		cfg.Root = DefaultRoot()
 	}
@@ -81,15 +84,19 @@ func Open(cfg Config) (*Stack, error) {
 				Detail: fmt.Sprintf("it runs on the %s backend, not %s", st.Backend, cfg.Backend),
 				Fix:    fmt.Sprintf("run `mossdev down --name %s` first, or pick another --name", cfg.Name)}
 		}
+		if err := cfg.Options.OrDefault().Validate(); err != nil {
+			return nil, err
+		}
+		if err := st.Options.Differs(cfg.Options, cfg.Name); err != nil {
+			return nil, err
+		}
 		cfg.Backend = st.Backend
 		s.cfg.Options = st.Options
 	case errors.Is(err, ErrNoStack):
 		if cfg.Backend == "" {
 			cfg.Backend = "native"
 		}
-		if s.cfg.Options == (Options{}) {
-			s.cfg.Options = DefaultOptions()
-		}
+		s.cfg.Options = s.cfg.Options.OrDefault()
 		if err := s.cfg.Options.Validate(); err != nil {
 			return nil, err
 		}
@@ -99,6 +106,9 @@ func Open(cfg Config) (*Stack, error) {
 	s.cfg.Backend = cfg.Backend
 	s.all = cfg.Services(s.cfg.Options, cfg.Backend)
 	if err := CheckGraph(s.all); err != nil {
+		return nil, err
+	}
+	if err := CheckFixedPorts(s.all, cfg.Ports); err != nil {
 		return nil, err
 	}
 	s.backend, err = cfg.NewBackend(cfg.Backend, cfg.Name, s.dir)

@@ -157,6 +157,36 @@ type Options struct {
 // DefaultOptions is the full platform: 3 Redis shards, a 3-node RabbitMQ cluster.
 func DefaultOptions() Options { return Options{RedisShards: 3, RabbitNodes: 3} }
 
+// OrDefault fills the fields left zero (not asked for) with the defaults.
+func (o Options) OrDefault() Options {
+	d := DefaultOptions()
+	if o.RedisShards == 0 {
+		o.RedisShards = d.RedisShards
+	}
+	if o.RabbitNodes == 0 {
+		o.RabbitNodes = d.RabbitNodes
+	}
+	return o
+}
+
+// Differs refuses asked-for options (non-zero fields) that an existing
+// stack, made with o, does not have: they are fixed when a stack is made.
+func (o Options) Differs(asked Options, stack string) error {
+	var diff []string
+	if asked.RedisShards != 0 && asked.RedisShards != o.RedisShards {
+		diff = append(diff, fmt.Sprintf("--redis-shards %d (it has %d)", asked.RedisShards, o.RedisShards))
+	}
+	if asked.RabbitNodes != 0 && asked.RabbitNodes != o.RabbitNodes {
+		diff = append(diff, fmt.Sprintf("--rabbitmq-nodes %d (it has %d)", asked.RabbitNodes, o.RabbitNodes))
+	}
+	if len(diff) == 0 {
+		return nil
+	}
+	return &Error{Op: "open stack " + stack, Err: ErrBadInput,
+		Detail: "the stack exists and its shape is fixed: " + strings.Join(diff, ", "),
+		Fix:    fmt.Sprintf("drop the flag to use the stack as it is, or `mossdev down --name %s` and up again with it (a resize is not supported)", stack)}
+}
+
 // Validate checks option ranges.
 func (o Options) Validate() error {
 	if o.RedisShards < 1 || o.RedisShards > 16 {

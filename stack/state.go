@@ -70,11 +70,49 @@ func LoadState(dir string) (*State, error) {
 		return nil, fmt.Errorf("read stack state: %w", err)
 	}
 	var st State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, &Error{Op: "read stack state", Err: ErrBadInput, Detail: fmt.Sprintf("%s: %v", statePath(dir), err),
-			Fix: "the file is damaged: run `mossdev down` to remove the stack and start afresh"}
+	err = json.Unmarshal(b, &st)
+	if err == nil {
+		err = st.check(filepath.Base(dir))
+	}
+	if err != nil {
+		return nil, &Error{Op: "read stack state", Err: ErrDamaged, Detail: fmt.Sprintf("%s: %v", statePath(dir), err),
+			Fix: fmt.Sprintf("run `mossdev down --name %s`: it removes the stack by its labels, whatever the file says", filepath.Base(dir))}
 	}
 	return &st, nil
+}
+
+// check refuses a state that would make later commands misbehave (empty
+// secrets saved into configs, ports out of range, an unknown backend).
+func (st *State) check(name string) error {
+	if st.Name != name {
+		return fmt.Errorf("name %q, but the stack's directory is %q", st.Name, name)
+	}
+	if st.Backend != "native" && st.Backend != "docker" {
+		return fmt.Errorf("backend %q is neither native nor docker", st.Backend)
+	}
+	if err := st.Options.Validate(); err != nil {
+		return err
+	}
+	if len(st.Ports) == 0 {
+		return errors.New("no ports")
+	}
+	for svc, m := range st.Ports {
+		for n, p := range m {
+			if p < MinPort || p > MaxPort {
+				return fmt.Errorf("port %s:%s is %d, out of range %d–%d", svc, n, p, MinPort, MaxPort)
+			}
+		}
+	}
+	sc := st.Secrets
+	for name, v := range map[string]string{"postgresPassword": sc.PostgresPassword, "appUser": sc.AppUser,
+		"appPassword": sc.AppPassword, "mariadbRootPassword": sc.MariaDBRoot, "redisPassword": sc.RedisPassword,
+		"erlangCookie": sc.ErlangCookie, "s3AccessKey": sc.S3AccessKey, "s3SecretKey": sc.S3SecretKey,
+		"statsPassword": sc.StatsPassword} {
+		if v == "" {
+			return fmt.Errorf("secret %s is missing", name)
+		}
+	}
+	return nil
 }
 
 func saveState(dir string, st *State) error {

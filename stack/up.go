@@ -19,6 +19,22 @@ type Report struct {
 	Critical []string      `json:"criticalChain"`
 }
 
+// checkPortChanges refuses a --port that moves a running service: the
+// state would name the new port while the server listens on the old one.
+func (s *Stack) checkPortChanges(sel []Service, obs map[string]Observed) error {
+	if s.state == nil {
+		return nil
+	}
+	for name, what := range portChanges(s.state.Ports, sel, s.cfg.Ports) {
+		if o := obs[name]; o.Running {
+			return &Error{Op: "up " + s.cfg.Name, Service: name, Err: ErrBadInput,
+				Detail: what + " and it is running there",
+				Fix: fmt.Sprintf("drop --port to keep it, or `mossdev stop %s --name %s` and up again with the new port", name, s.cfg.Name)}
+		}
+	}
+	return nil
+}
+
 // Up starts what is not running among the selected services (all when only
 // is empty, plus their needs) and returns when every one answers its probe.
 // A second Up changes nothing. If ctx is cancelled (Ctrl-C), the services
@@ -28,15 +44,18 @@ func (s *Stack) Up(ctx context.Context, only []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.create(); err != nil {
-		return nil, err
-	}
-	env, _ := s.Runtime()
 	t0 := time.Now()
 	obs, err := s.backend.Observe(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("observe stack: %w", err)
 	}
+	if err := s.checkPortChanges(sel, obs); err != nil {
+		return nil, err
+	}
+	if err := s.create(); err != nil {
+		return nil, err
+	}
+	env, _ := s.Runtime()
 	healthy := s.probeAll(ctx, sel, obs, env, 2*time.Second)
 	plan := MakePlan(sel, obs, healthy)
 	rep := &Report{Stack: s.cfg.Name, Backend: s.backend.Name(), Plan: plan}

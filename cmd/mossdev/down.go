@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/platform"
 	"github.com/spf13/cobra"
 )
 
@@ -18,13 +22,26 @@ works after the command that started them was killed — with a grace period, th
 directory is left. With --keep-data, data, ports and credentials stay for the next up.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			t := time.Now()
 			s, err := g.open(emptyConfig())
+			if errors.Is(err, stack.ErrDamaged) && !keep {
+				fmt.Fprintf(g.stderr, "mossdev: %v\n  removing the stack by its labels instead\n", err)
+				if err := platform.Purge(c.Context(), g.name, g.home); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "stack %s removed in %.1fs\n", g.name, time.Since(t).Seconds())
+				return nil
+			}
 			if err != nil {
 				return err
 			}
-			t := time.Now()
+			existed := s.Exists()
 			if err := s.Down(c.Context(), keep); err != nil {
 				return err
+			}
+			if !existed {
+				fmt.Fprintf(g.stdout, "no stack %s in %s: found nothing to remove\n", s.Name(), filepath.Dir(s.Dir()))
+				return nil
 			}
 			what := "removed"
 			if keep {

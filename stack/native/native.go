@@ -424,14 +424,24 @@ func alive(pid int) bool {
 }
 
 // labelled lists live processes carrying this stack's label (and, when
-// label is not empty, that KEY=VALUE label too).
+// label is not empty, that KEY=VALUE label too) that mossdev could have
+// started: owned by the caller or by the server user. Anyone can put the
+// label in a process's environment; counting another user's processes would
+// let that user make `down` fail forever.
 func (b *Backend) labelled(label string) []int {
+	owners := map[uint32]bool{uint32(os.Geteuid()): true}
+	if cr, err := runCred(); err == nil && cr.set {
+		owners[cr.uid] = true
+	}
 	ents, _ := os.ReadDir("/proc")
 	want := LabelDir + "=" + b.dir
 	var out []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if fi, err := os.Stat("/proc/" + e.Name()); err != nil || !owners[fi.Sys().(*syscall.Stat_t).Uid] {
 			continue
 		}
 		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")

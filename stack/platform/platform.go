@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -92,4 +93,39 @@ func newBackend(name, stackName, dir string) (stack.Backend, error) {
 		return nil, &stack.Error{Op: "choose backend", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", name),
 			Fix: "use --backend auto, native or docker"}
 	}
+}
+
+// Purge removes a stack whose state cannot be read (ErrDamaged), so `down`
+// always works: whatever the file says, every process carrying the stack's
+// label (native, and the host-run fakes of docker) and every container,
+// network and volume carrying it (when an engine answers) is removed, then
+// the directory.
+func Purge(ctx context.Context, name, root string) error {
+	if name == "" {
+		name = "default"
+	}
+	if root == "" {
+		root = stack.DefaultRoot()
+	}
+	if err := stack.CheckName(name); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return fmt.Errorf("resolve stack root: %w", err)
+	}
+	dir := filepath.Join(abs, name)
+	var errs []error
+	if err := native.New(name, dir).Remove(ctx, false); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := docker.Check(ctx, nil, 3*time.Second); err == nil { // an engine answers
+		if err := docker.New(name, dir).Remove(ctx, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
+	}
+	return errors.Join(errs...)
 }
