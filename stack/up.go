@@ -29,7 +29,7 @@ func (s *Stack) checkPortChanges(sel []Service, obs map[string]Observed) error {
 		if o := obs[name]; o.Running {
 			return &Error{Op: "up " + s.cfg.Name, Service: name, Err: ErrBadInput,
 				Detail: what + " and it is running there",
-				Fix: fmt.Sprintf("drop --port to keep it, or `mossdev stop %s --name %s` and up again with the new port", name, s.cfg.Name)}
+				Fix:    fmt.Sprintf("drop --port to keep it, or `mossdev stop %s --name %s` and up again with the new port", name, s.cfg.Name)}
 		}
 	}
 	return nil
