@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
 )
 
@@ -18,12 +19,15 @@ works after the command that started them was killed — with a grace period, th
 directory is left. With --keep-data, data, ports and credentials stay for the next up.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := g.open(emptyConfig())
+			d := g.display(false, false)
+			s, err := g.open(stack.Config{Sink: d})
 			if err != nil {
 				return err
 			}
 			t := time.Now()
-			if err := s.Down(c.Context(), keep); err != nil {
+			err = s.Down(c.Context(), keep)
+			d.Close()
+			if err != nil {
 				return err
 			}
 			what := "removed"
