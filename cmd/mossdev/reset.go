@@ -48,9 +48,9 @@ sessions on the app database are terminated.`,
 			d.Close()
 			switch {
 			case errors.Is(err, load.ErrNotSeeded):
-				err = loadError("reset", s, err, fmt.Sprintf("seed it first: `mossdev seed --name %s`", s.Name()))
+				err = loadError("reset", s.Name(), err, fmt.Sprintf("seed it first: `mossdev seed --name %s`", s.Name()))
 			case errors.Is(err, load.ErrBusy):
-				err = loadError("reset", s, err, "")
+				err = loadError("reset", s.Name(), err, "")
 			}
 			if rep == nil {
 				return err

@@ -155,18 +155,18 @@ func seedStack(ctx context.Context, s *stack.Stack, p seed.Params, o load.Option
 	rep, err := load.Seed(ctx, load.TargetsFor(env), p, o)
 	if err != nil {
 		fix := fmt.Sprintf("check `mossdev status --name %s`; run `mossdev seed --name %s` again to finish (completed stores are kept)", s.Name(), s.Name())
-		return rep, loadError("seed", s, err, fix)
+		return rep, loadError("seed", s.Name(), err, fix)
 	}
 	return rep, nil
 }
 
-// loadError is a failed seed or reset of s as the user sees it: another
+// loadError is a failed seed or reset of a stack as the user sees it: another
 // one running on the stack has a fix of its own.
-func loadError(verb string, s *stack.Stack, err error, fix string) error {
+func loadError(verb, stackName string, err error, fix string) error {
 	if errors.Is(err, load.ErrBusy) {
-		fix = fmt.Sprintf("wait for the other `mossdev seed` or `mossdev reset` on stack %s to finish, then run this again", s.Name())
+		fix = fmt.Sprintf("wait for the other `mossdev seed` or `mossdev reset` on stack %s to finish, then run this again", stackName)
 	}
-	return &stack.Error{Op: verb + " " + s.Name(), Err: err, Fix: fix}
+	return &stack.Error{Op: verb + " " + stackName, Err: err, Fix: fix}
 }
 
 func printSeedReport(w io.Writer, name string, rep *load.Report) {

@@ -33,7 +33,9 @@ func startBars(w io.Writer) *bars {
 	m := barModel{bar: progress.New(progress.WithDefaultBlend(), progress.WithWidth(36)),
 		events: map[string]stack.Event{}, start: time.Now()}
 	b := &bars{done: make(chan struct{})}
-	b.prog = tea.NewProgram(m, tea.WithOutput(w), tea.WithInput(nil), tea.WithoutSignalHandler())
+	// The size is for an output that is no terminal (a test's buffer): a
+	// terminal reports its own.
+	b.prog = tea.NewProgram(m, tea.WithOutput(w), tea.WithInput(nil), tea.WithoutSignalHandler(), tea.WithWindowSize(80, 24))
 	go func() {
 		defer close(b.done)
 		_, _ = b.prog.Run()
