@@ -1,6 +1,7 @@
 // Command mossdev runs a faithful copy of the Mossi data platform on one
 // machine. Each command file is thin: it turns flags into a call on package
-// stack and chooses how progress is shown.
+// stack (or seed/load) and picks, once, how progress is shown (package
+// display).
 package main
 
 import (
