@@ -9,7 +9,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/tui"
 	"github.com/spf13/cobra"
 )
 
@@ -18,7 +20,7 @@ func newBench(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure mossdev itself (figures and ratios against a baseline in the same run)",
 	}
-	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g))
+	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g), newBenchUI(g))
 	return c
 }
 
@@ -108,10 +110,44 @@ func runBenchUp(ctx context.Context, g *globals, o *benchUpOptions) error {
 		cleanup()
 	}
 	if o.json {
-		return writeJSON(g.stdout, runs)
+		return display.WriteJSON(g.stdout, runs)
 	}
 	printBenchUp(g.stdout, runs)
 	return nil
+}
+
+func newBenchUI(g *globals) *cobra.Command {
+	var d time.Duration
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "ui",
+		Short: "The terminal UI's own CPU at 1 Hz refresh against a running stack",
+		Long: `Runs the UI's real program (real model, real refresh: status once a second, counters every
+2 s, the log tail) against a running stack, headless at 80×24 in true colour, for --duration per phase:
+the process idle, then for each screen (services, detail, architecture) the poller alone (View draws
+nothing) and the full UI (View rendered). It prints CPU time as a share of one core for each phase and
+what rendering adds to the poller.`,
+		Example: "  mossdev bench ui --name tui --duration 20s",
+		Args:    noArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			s, err := g.existing()
+			if err != nil {
+				return err
+			}
+			phases, err := tui.Bench(c.Context(), s, d, g.stderr)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return display.WriteJSON(g.stdout, phases)
+			}
+			tui.PrintBench(g.stdout, phases)
+			return nil
+		},
+	}
+	c.Flags().DurationVar(&d, "duration", 15*time.Second, "length of each phase")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the phases as JSON")
+	return c
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/docker"
 	"github.com/mossdev/mossdev/stack/services"
@@ -263,7 +264,7 @@ func runBenchDocker(ctx context.Context, g *globals, o *benchDockerOptions) erro
 		runs = append(runs, r)
 	}
 	if o.json {
-		return writeJSON(g.stdout, struct {
+		return display.WriteJSON(g.stdout, struct {
 			Services []string    `json:"services"`
 			Compose  string      `json:"compose"`
 			Wait     string      `json:"wait"`

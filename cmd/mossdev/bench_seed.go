@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
@@ -126,9 +127,9 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 	defer lazyGC()() // as mossdev seed does
 
 	fmt.Fprintf(g.stderr, "seeding (scale %s, seed %d)...\n", p.Scale, p.Seed)
-	prog := newSeedProgress(g.stderr, false, o.json)
-	rep, err := load.Seed(ctx, t, p, load.Options{Force: true, Progress: prog.event})
-	prog.stop()
+	d := g.display(false, o.json) // --json: results only
+	rep, err := load.Seed(ctx, t, p, load.Options{Force: true, Sink: d})
+	d.Close()
 	if err != nil {
 		return err
 	}
@@ -194,7 +195,7 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 	}
 	res.PeakRSS = peakRSS()
 	if o.json {
-		return writeJSON(g.stdout, res)
+		return display.WriteJSON(g.stdout, res)
 	}
 	printBenchSeed(g.stdout, res)
 	return nil

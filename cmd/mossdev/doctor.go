@@ -9,12 +9,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/native"
 	"github.com/spf13/cobra"
 )
-
-func emptyConfig() stack.Config { return stack.Config{} }
 
 // check is one doctor finding.
 type check struct {
@@ -128,7 +127,7 @@ func newDoctor(g *globals) *cobra.Command {
 				}
 			}
 			if asJSON {
-				if err := writeJSON(g.stdout, checks); err != nil {
+				if err := display.WriteJSON(g.stdout, checks); err != nil {
 					return err
 				}
 			} else {

@@ -23,8 +23,10 @@ directory is left. With --keep-data, data, ports and credentials stay for the ne
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			t := time.Now()
-			s, err := g.open(emptyConfig())
+			d := g.display(false, false)
+			s, err := g.open(stack.Config{Sink: d})
 			if errors.Is(err, stack.ErrDamaged) && !keep {
+				d.Close()
 				fmt.Fprintf(g.stderr, "mossdev: %v\n  removing the stack by its labels instead\n", err)
 				if err := platform.Purge(c.Context(), g.name, g.home); err != nil {
 					return err
@@ -33,10 +35,13 @@ directory is left. With --keep-data, data, ports and credentials stay for the ne
 				return nil
 			}
 			if err != nil {
+				d.Close()
 				return err
 			}
 			existed := s.Exists()
-			if err := s.Down(c.Context(), keep); err != nil {
+			err = s.Down(c.Context(), keep)
+			d.Close()
+			if err != nil {
 				return err
 			}
 			if !existed {

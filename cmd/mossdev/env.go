@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
 )
@@ -46,7 +47,7 @@ The same variables are in the stack's env file (mode 0600), written at up.`,
 				for _, v := range vars {
 					m[v.Name] = v.Value
 				}
-				return writeJSON(g.stdout, m)
+				return display.WriteJSON(g.stdout, m)
 			default:
 				return &stack.Error{Op: "print env", Err: stack.ErrBadInput, Detail: fmt.Sprintf("unknown --format %q", format),
 					Fix: "use --format shell, dotenv or json"}

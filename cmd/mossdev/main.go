@@ -1,6 +1,7 @@
 // Command mossdev runs a faithful copy of the Mossi data platform on one
 // machine. Each command file is thin: it turns flags into a call on package
-// stack and chooses how progress is shown.
+// stack (or seed/load) and picks, once, how progress is shown (package
+// display).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/mossdev/mossdev/fakes/serve"
+	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +29,7 @@ const (
 	exitPortInUse   = 4
 	exitMissing     = 5
 	exitNoStack     = 6
+	exitBusy        = 7
 	exitTimeout     = 124
 	exitInterrupted = 130
 )
@@ -39,6 +42,7 @@ const exitHelp = `Exit codes:
   4    a port is in use
   5    a binary or image is missing (run mossdev doctor)
   6    no such stack (run mossdev up)
+  7    another seed or reset is running on the stack (wait, then run again)
   124  timed out waiting for a service
   130  interrupted (Ctrl-C); what the run started was stopped again`
 
@@ -85,6 +89,8 @@ func exitCode(err error) int {
 		return exitMissing
 	case errors.Is(err, stack.ErrNoStack):
 		return exitNoStack
+	case errors.Is(err, load.ErrBusy):
+		return exitBusy
 	case errors.Is(err, stack.ErrUnhealthy), errors.Is(err, stack.ErrExited):
 		return exitUnhealthy
 	}
@@ -146,7 +152,7 @@ Typical use:
 	}
 	root.PersistentFlags().StringVar(&g.name, "name", def, "stack name, so several stacks run side by side (env MOSSDEV_STACK)")
 	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
-	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), withUIBench(newBench(g), g), newSeed(g), newUI(g), newExport(g))
+	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g), newSeed(g), newUI(g), newExport(g))
 	root.AddCommand(newVerify(g), newReset(g))
 	return root
 }

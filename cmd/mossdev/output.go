@@ -1,54 +1,38 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
+	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
 )
 
-// plainSink prints one line per lifecycle step, for terminals and logs.
-type plainSink struct {
-	mu sync.Mutex
-	w  io.Writer
-	t0 time.Time
+// display picks how this command shows progress on stderr, once, from its
+// --json and --quiet flags and whether stderr is a terminal.
+func (g *globals) display(asJSON, quiet bool) *display.Display {
+	return display.New(g.stderr, display.ModeFor(g.stderr, asJSON, quiet))
 }
 
-func (p *plainSink) Event(e stack.Event) {
-	if e.Kind == stack.EventPlanned || e.Kind == stack.EventWaiting {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	msg := ""
-	if e.Message != "" {
-		msg = " (" + e.Message + ")"
-	}
-	fmt.Fprintf(p.w, "%6.2fs  %-14s %s%s\n", e.Time.Sub(p.t0).Seconds(), e.Service, e.Kind, msg)
+// stackDoc is the JSON document up and status print on stdout: one shape,
+// so a reader of either parses both.
+type stackDoc struct {
+	Stack    string         `json:"stack"`
+	Backend  string         `json:"backend"`
+	Dir      string         `json:"dir,omitempty"`
+	Env      string         `json:"envFile,omitempty"`
+	Report   *stack.Report  `json:"report,omitempty"`
+	Seed     *load.Report   `json:"seed,omitempty"`
+	Services []stack.Status `json:"services"`
+	Error    string         `json:"error,omitempty"`
 }
 
-// jsonSink writes events as JSON lines (to stderr, so stdout stays one
-// document a machine can parse).
-type jsonSink struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-func (j *jsonSink) Event(e stack.Event) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	_ = j.enc.Encode(e)
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+func newStackDoc(s *stack.Stack, sts []stack.Status) stackDoc {
+	return stackDoc{Stack: s.Name(), Backend: s.Backend(), Services: sts}
 }
 
 // statusTable prints the summary: service, state, address, stand-in.
@@ -58,7 +42,7 @@ func statusTable(w io.Writer, sts []stack.Status) {
 	for _, s := range sts {
 		note := s.StandIn
 		if s.Error != "" && s.State != stack.StateHealthy {
-			note = strings.TrimSpace(firstLine(s.Error))
+			note = strings.TrimSpace(display.FirstLine(s.Error))
 		}
 		lat := ""
 		if s.Latency > 0 {
@@ -67,16 +51,6 @@ func statusTable(w io.Writer, sts []stack.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, s.Address, lat, note)
 	}
 	tw.Flush()
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 90 {
-		s = s[:87] + "..."
-	}
-	return s
 }
 
 // timeline prints when each service started and became healthy, as bars on

@@ -6,8 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/seed/load"
-	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
 )
 
@@ -43,18 +43,21 @@ sessions on the app database are terminated.`,
 			if err != nil {
 				return err
 			}
-			prog := newSeedProgress(g.stderr, asJSON, quiet)
-			rep, err := load.Reset(c.Context(), load.TargetsFor(env), load.Options{Progress: prog.event})
-			prog.stop()
+			d := g.display(asJSON, quiet)
+			rep, err := load.Reset(c.Context(), load.TargetsFor(env), load.Options{Sink: d})
+			d.Close()
+			switch {
+			case errors.Is(err, load.ErrNotSeeded):
+				err = loadError("reset", s.Name(), err, fmt.Sprintf("seed it first: `mossdev seed --name %s`", s.Name()))
+			case errors.Is(err, load.ErrBusy):
+				err = loadError("reset", s.Name(), err, "")
+			}
 			if rep == nil {
-				if errors.Is(err, load.ErrNotSeeded) {
-					return &stack.Error{Op: "reset " + s.Name(), Err: err, Fix: fmt.Sprintf("seed it first: `mossdev seed --name %s`", s.Name())}
-				}
 				return err
 			}
 			switch {
 			case asJSON:
-				if werr := writeJSON(g.stdout, rep); werr != nil {
+				if werr := display.WriteJSON(g.stdout, rep); werr != nil {
 					return werr
 				}
 			case quiet:
@@ -64,7 +67,7 @@ sessions on the app database are terminated.`,
 			return err
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON on stdout, progress as JSON lines on stderr")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	return c
 }
@@ -76,7 +79,7 @@ func printReset(w io.Writer, name string, rep *load.Report) {
 	for _, r := range rep.Stores {
 		what := r.Action
 		if r.Error != "" {
-			what = "failed: " + firstLine(r.Error)
+			what = "failed: " + display.FirstLine(r.Error)
 		}
 		fmt.Fprintf(tw, "%s\t%.2f\t%s\t\n", r.Store, r.Elapsed.Seconds(), what)
 	}

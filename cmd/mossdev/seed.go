@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
-	"strings"
-	"sync"
 	"text/tabwriter"
-	"time"
 
-	"charm.land/bubbles/v2/progress"
-	tea "charm.land/bubbletea/v2"
-	"github.com/mattn/go-isatty"
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
@@ -104,18 +99,16 @@ After loading, PostgreSQL's database is copied to a template for 'mossdev reset'
 
 // seedAfterUp is up's last step: seed the stack (a no-op when it already
 // holds the dataset) unless --no-seed, or --only started part of it.
-func (o *upOptions) seedAfterUp(ctx context.Context, g *globals, s *stack.Stack) error {
+// Progress goes to up's display; the report is up's to print.
+func (o *upOptions) seedAfterUp(ctx context.Context, s *stack.Stack, d *display.Display) (*load.Report, error) {
 	if o.noSeed || len(o.only) > 0 {
-		return nil
+		return nil, nil
 	}
 	p, err := o.seed.params()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	so := o.seed
-	// up's --json promises one document on stdout: seed quietly then.
-	so.quiet = o.quiet || o.json
-	return runSeed(ctx, g, s, p, &so)
+	return seedStack(ctx, s, p, load.Options{Sink: d})
 }
 
 // lazyGC makes the collector run less often during a seed, which
@@ -133,35 +126,47 @@ func lazyGC() func() {
 
 // runSeed seeds stack s and prints the report.
 func runSeed(ctx context.Context, g *globals, s *stack.Stack, p seed.Params, o *seedOptions) error {
-	env, err := s.Runtime()
-	if err != nil {
+	d := g.display(o.json, o.quiet)
+	rep, err := seedStack(ctx, s, p, load.Options{Force: o.force, Only: o.only, Sink: d})
+	d.Close()
+	if rep == nil {
 		return err
-	}
-	defer lazyGC()()
-	prog := newSeedProgress(g.stderr, o.json, o.quiet)
-	rep, err := load.Seed(ctx, load.TargetsFor(env), p, load.Options{Force: o.force, Only: o.only, Progress: prog.event})
-	prog.stop()
-	if err != nil && rep == nil {
-		return seedError(s, err)
 	}
 	switch {
 	case o.json:
-		if werr := writeJSON(g.stdout, rep); werr != nil {
+		if werr := display.WriteJSON(g.stdout, rep); werr != nil {
 			return werr
 		}
 	case o.quiet:
 	default:
 		printSeedReport(g.stdout, s.Name(), rep)
 	}
-	if err != nil {
-		return seedError(s, err)
-	}
-	return nil
+	return err
 }
 
-func seedError(s *stack.Stack, err error) error {
-	return &stack.Error{Op: "seed " + s.Name(), Err: err,
-		Fix: fmt.Sprintf("check `mossdev status --name %s`; run `mossdev seed --name %s` again to finish (completed stores are kept)", s.Name(), s.Name())}
+// seedStack seeds s with p; its error says what to do. The report may
+// come with an error: some stores finished, others did not.
+func seedStack(ctx context.Context, s *stack.Stack, p seed.Params, o load.Options) (*load.Report, error) {
+	env, err := s.Runtime()
+	if err != nil {
+		return nil, err
+	}
+	defer lazyGC()()
+	rep, err := load.Seed(ctx, load.TargetsFor(env), p, o)
+	if err != nil {
+		fix := fmt.Sprintf("check `mossdev status --name %s`; run `mossdev seed --name %s` again to finish (completed stores are kept)", s.Name(), s.Name())
+		return rep, loadError("seed", s.Name(), err, fix)
+	}
+	return rep, nil
+}
+
+// loadError is a failed seed or reset of a stack as the user sees it: another
+// one running on the stack has a fix of its own.
+func loadError(verb, stackName string, err error, fix string) error {
+	if errors.Is(err, load.ErrBusy) {
+		fix = fmt.Sprintf("wait for the other `mossdev seed` or `mossdev reset` on stack %s to finish, then run this again", stackName)
+	}
+	return &stack.Error{Op: verb + " " + stackName, Err: err, Fix: fix}
 }
 
 func printSeedReport(w io.Writer, name string, rep *load.Report) {
@@ -177,7 +182,7 @@ func printSeedReport(w io.Writer, name string, rep *load.Report) {
 	for _, r := range rep.Stores {
 		action := r.Action
 		if r.Error != "" {
-			action = "failed: " + firstLine(r.Error)
+			action = "failed: " + display.FirstLine(r.Error)
 		}
 		secs, rate := "", ""
 		if r.Action != load.StateKept && r.Action != load.StateSkipped {
@@ -191,168 +196,4 @@ func printSeedReport(w io.Writer, name string, rep *load.Report) {
 		fmt.Fprintf(w, "template %s and pg_prewarm: %.2fs\n", load.TemplateDB, rep.Snapshot.Seconds())
 	}
 	fmt.Fprintf(w, "seeded in %.1fs (%.0f cards/s end to end)\n", rep.Elapsed.Seconds(), rep.CardsPerSec())
-}
-
-// seedProgress shows load progress: bars on a terminal, a line per store
-// every few seconds otherwise, JSON lines with --json.
-type seedProgress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	mode  string // tty | plain | json | quiet
-	last  map[string]time.Time
-	bars  *barUI
-	start time.Time
-}
-
-func newSeedProgress(w io.Writer, asJSON, quiet bool) *seedProgress {
-	p := &seedProgress{w: w, mode: "plain", last: map[string]time.Time{}, start: time.Now()}
-	switch {
-	case quiet:
-		p.mode = "quiet"
-	case asJSON:
-		p.mode = "json"
-	case progressTTY(w):
-		p.mode = "tty"
-		p.bars = startBars(w)
-	}
-	return p
-}
-
-func progressTTY(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && isatty.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb"
-}
-
-func (p *seedProgress) event(e load.Event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch p.mode {
-	case "quiet":
-	case "json":
-		_ = jsonEncoder(p.w).Encode(e)
-	case "tty":
-		p.bars.send(e)
-	default:
-		// A line per state change, and per store every 2 s while loading.
-		if e.State == load.StateLoading && time.Since(p.last[e.Store]) < 2*time.Second {
-			return
-		}
-		p.last[e.Store] = time.Now()
-		fmt.Fprintf(p.w, "%6.1fs  %-14s %s\n", time.Since(p.start).Seconds(), e.Store, describeEvent(e))
-	}
-}
-
-func describeEvent(e load.Event) string {
-	switch e.State {
-	case load.StateLoading:
-		if e.Total > 0 {
-			return fmt.Sprintf("loading %d/%d (%.0f%%)", e.Done, e.Total, 100*float64(e.Done)/float64(e.Total))
-		}
-		return "loading"
-	case load.StateDone:
-		return fmt.Sprintf("done: %d rows in %.2fs (%s)", e.Done, e.Elapsed.Seconds(), e.Detail)
-	case load.StateKept:
-		return "kept: already holds " + e.Detail
-	case load.StateSkipped:
-		return "skipped (--only): holds " + e.Detail
-	case load.StateFailed:
-		return "failed: " + firstLine(e.Detail)
-	case load.StateSnapshot:
-		return "copying the database to " + strings.TrimPrefix(e.Detail, "template ") + " and warming it"
-	}
-	return e.State
-}
-
-func (p *seedProgress) stop() {
-	if p.bars != nil {
-		p.bars.stop()
-	}
-}
-
-// barUI draws one progress bar per store (bubbles' progress, rendered
-// statically with ViewAs: the figures arrive five times a second, so
-// spring animation would only lag behind them).
-type barUI struct {
-	prog *tea.Program
-	done chan struct{}
-}
-
-type barModel struct {
-	bar    progress.Model
-	order  []string
-	events map[string]load.Event
-	start  time.Time
-}
-
-type barQuit struct{}
-
-func startBars(w io.Writer) *barUI {
-	m := barModel{bar: progress.New(progress.WithDefaultBlend(), progress.WithWidth(36)),
-		order: load.Stores, events: map[string]load.Event{}, start: time.Now()}
-	u := &barUI{done: make(chan struct{})}
-	u.prog = tea.NewProgram(m, tea.WithOutput(w), tea.WithInput(nil), tea.WithoutSignalHandler())
-	go func() {
-		defer close(u.done)
-		_, _ = u.prog.Run()
-	}()
-	return u
-}
-
-func (u *barUI) send(e load.Event) { u.prog.Send(e) }
-
-func (u *barUI) stop() {
-	u.prog.Send(barQuit{})
-	<-u.done
-}
-
-func (m barModel) Init() tea.Cmd { return nil }
-
-func (m barModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	switch msg := msg.(type) {
-	case load.Event:
-		if msg.State == load.StateSnapshot {
-			m.events["snapshot"] = msg
-		} else {
-			m.events[msg.Store] = msg
-		}
-	case barQuit:
-		return m, tea.Quit
-	}
-	return m, nil
-}
-
-func (m barModel) View() tea.View {
-	var b strings.Builder
-	for _, name := range m.order {
-		e, ok := m.events[name]
-		if !ok {
-			fmt.Fprintf(&b, "%-14s waiting\n", name)
-			continue
-		}
-		pct := 0.0
-		if e.Total > 0 {
-			pct = float64(e.Done) / float64(e.Total)
-		}
-		switch e.State {
-		case load.StateKept:
-			fmt.Fprintf(&b, "%-14s %s kept (already seeded)\n", name, m.bar.ViewAs(1))
-		case load.StateSkipped:
-			fmt.Fprintf(&b, "%-14s %s skipped (--only)\n", name, m.bar.ViewAs(0))
-		case load.StateFailed:
-			fmt.Fprintf(&b, "%-14s %s failed: %s\n", name, m.bar.ViewAs(pct), firstLine(e.Detail))
-		case load.StateDone:
-			fmt.Fprintf(&b, "%-14s %s %d rows, %.1fs\n", name, m.bar.ViewAs(1), e.Done, e.Elapsed.Seconds())
-		default:
-			rate := 0.0
-			if e.Elapsed > 0 {
-				rate = float64(e.Done) / e.Elapsed.Seconds()
-			}
-			fmt.Fprintf(&b, "%-14s %s %d/%d  %.0f/s\n", name, m.bar.ViewAs(pct), e.Done, e.Total, rate)
-		}
-	}
-	if e, ok := m.events["snapshot"]; ok {
-		fmt.Fprintf(&b, "%-14s %s\n", "", describeEvent(e))
-	}
-	fmt.Fprintf(&b, "elapsed %.1fs\n", time.Since(m.start).Seconds())
-	return tea.NewView(b.String())
 }

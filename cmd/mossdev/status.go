@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
 	"time"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
 )
-
-func jsonEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(w) }
 
 func newStatus(g *globals) *cobra.Command {
 	var asJSON bool
@@ -31,11 +28,7 @@ process died), stopped (stopped on purpose with 'mossdev stop', or not started).
 				return err
 			}
 			if asJSON {
-				err = writeJSON(g.stdout, struct {
-					Stack    string         `json:"stack"`
-					Backend  string         `json:"backend"`
-					Services []stack.Status `json:"services"`
-				}{s.Name(), s.Backend(), sts})
+				err = display.WriteJSON(g.stdout, newStackDoc(s, sts))
 			} else {
 				statusTable(g.stdout, sts)
 			}

@@ -39,11 +39,13 @@ func newStart(g *globals) *cobra.Command {
 		Example: "  mossdev start redis-1",
 		Args:    oneService,
 		RunE: func(c *cobra.Command, args []string) error {
-			s, err := g.open(stack.Config{Timeout: timeout, Sink: &plainSink{w: g.stderr, t0: time.Now()}})
+			d := g.display(false, false)
+			s, err := g.open(stack.Config{Timeout: timeout, Sink: d})
 			if err != nil {
 				return err
 			}
 			rep, err := s.Start(c.Context(), args[0])
+			d.Close()
 			if err != nil {
 				return err
 			}

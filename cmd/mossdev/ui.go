@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/mossdev/mossdev/stack"
@@ -82,40 +81,4 @@ func (u uiSource) Start(ctx context.Context, name string) (*stack.Report, error)
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(f.Fd()) && term.IsTerminal(os.Stdin.Fd())
-}
-
-// withUIBench adds `mossdev bench ui` to the bench command.
-func withUIBench(bench *cobra.Command, g *globals) *cobra.Command {
-	var d time.Duration
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "ui",
-		Short: "The terminal UI's own CPU at 1 Hz refresh against a running stack",
-		Long: `Runs the UI's real program (real model, real refresh: status once a second, counters every
-2 s, the log tail) against a running stack, headless at 80×24 in true colour, for --duration per phase:
-the process idle, then for each screen (services, detail, architecture) the poller alone (View draws
-nothing) and the full UI (View rendered). It prints CPU time as a share of one core for each phase and
-what rendering adds to the poller.`,
-		Example: "  mossdev bench ui --name tui --duration 20s",
-		Args:    noArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := g.existing()
-			if err != nil {
-				return err
-			}
-			phases, err := tui.Bench(c.Context(), s, d, g.stderr)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(g.stdout, phases)
-			}
-			tui.PrintBench(g.stdout, phases)
-			return nil
-		},
-	}
-	c.Flags().DurationVar(&d, "duration", 15*time.Second, "length of each phase")
-	c.Flags().BoolVar(&asJSON, "json", false, "print the phases as JSON")
-	bench.AddCommand(c)
-	return bench
 }

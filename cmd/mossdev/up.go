@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
+	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/platform"
 	"github.com/spf13/cobra"
@@ -83,29 +86,15 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	if err != nil {
 		return err
 	}
-	var sink stack.Sink = &plainSink{w: g.stderr, t0: time.Now()}
-	switch {
-	case o.quiet:
-		sink = stack.Discard
-	case o.json:
-		sink = &jsonSink{enc: jsonEncoder(g.stderr)}
+	d := g.display(o.json, o.quiet)
+	defer d.Close()
+	cfg := stack.Config{Name: g.name, Root: g.home, Backend: o.backend, Sink: d, Timeout: o.timeout, Ports: ports,
+		Options: stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}}
+	var why string
+	if cfg.Backend, why = platform.Pick(ctx, cfg); why != "" {
+		d.Event(stack.Event{Kind: stack.EventBackend, Message: why})
 	}
-	if o.backend == "auto" {
-		o.backend = ""
-		if platform.Existing(g.name, g.home) == "" {
-			var why string
-			o.backend, why = platform.Choose(ctx, stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes})
-			switch {
-			case o.quiet:
-			case o.json:
-				sink.Event(stack.Event{Time: time.Now(), Kind: "backend", Message: why})
-			default:
-				fmt.Fprintln(g.stderr, why)
-			}
-		}
-	}
-	s, err := g.open(stack.Config{Backend: o.backend, Sink: sink, Timeout: o.timeout, Ports: ports,
-		Options: stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
+	s, err := g.open(cfg)
 	if err != nil {
 		return err
 	}
@@ -113,20 +102,16 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	if upErr != nil && rep == nil {
 		return upErr
 	}
+	var seeded *load.Report
 	if upErr == nil {
-		upErr = o.seedAfterUp(ctx, g, s)
+		seeded, upErr = o.seedAfterUp(ctx, s, d)
 	}
+	d.Close()
 	sts, _ := s.Status(context.Background(), 2*time.Second)
 	if o.json {
-		if err := writeJSON(g.stdout, struct {
-			Stack    string         `json:"stack"`
-			Backend  string         `json:"backend"`
-			Dir      string         `json:"dir"`
-			Env      string         `json:"envFile"`
-			Report   *stack.Report  `json:"report"`
-			Services []stack.Status `json:"services"`
-			Error    string         `json:"error,omitempty"`
-		}{s.Name(), s.Backend(), s.Dir(), s.DotenvPath(), rep, sts, errString(upErr)}); err != nil {
+		doc := newStackDoc(s, sts)
+		doc.Dir, doc.Env, doc.Report, doc.Seed, doc.Error = s.Dir(), s.DotenvPath(), rep, seeded, errString(upErr)
+		if err := display.WriteJSON(g.stdout, doc); err != nil {
 			return err
 		}
 		return upErr
@@ -134,23 +119,32 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	if o.quiet || errors.Is(upErr, context.Canceled) {
 		return upErr
 	}
+	if seeded != nil {
+		printSeedReport(g.stdout, s.Name(), seeded)
+	}
 	if upErr == nil && rep.Started == 0 {
 		fmt.Fprintf(g.stdout, "stack %s: nothing to do, all %d services already healthy\n", s.Name(), rep.Kept)
 		return o.thenUI(ctx, g, s)
 	}
-	fmt.Fprintf(g.stdout, "\nstack %s (%s backend, %s)\n", s.Name(), s.Backend(), s.Dir())
-	statusTable(g.stdout, filterStatus(sts, rep))
-	timeline(g.stdout, rep)
-	if upErr == nil {
-		fmt.Fprintf(g.stdout, "\nready in %.1fs. eval \"$(mossdev env --name %s)\" exports the URLs; env file: %s\n",
-			rep.Elapsed.Seconds(), s.Name(), s.DotenvPath())
-	} else {
-		fmt.Fprintf(g.stdout, "\nservices already up stay up for inspection: `mossdev status`, `mossdev logs SERVICE`; `mossdev down` removes all\n")
-	}
+	printUp(g.stdout, s, rep, sts, upErr)
 	if upErr != nil {
 		return upErr
 	}
 	return o.thenUI(ctx, g, s)
+}
+
+// printUp prints up's summary: the services, the startup timeline, and
+// what to do next.
+func printUp(w io.Writer, s *stack.Stack, rep *stack.Report, sts []stack.Status, upErr error) {
+	fmt.Fprintf(w, "\nstack %s (%s backend, %s)\n", s.Name(), s.Backend(), s.Dir())
+	statusTable(w, filterStatus(sts, rep))
+	timeline(w, rep)
+	if upErr != nil {
+		fmt.Fprintf(w, "\nservices already up stay up for inspection: `mossdev status`, `mossdev logs SERVICE`; `mossdev down` removes all\n")
+		return
+	}
+	fmt.Fprintf(w, "\nready in %.1fs. eval \"$(mossdev env --name %s)\" exports the URLs; env file: %s\n",
+		rep.Elapsed.Seconds(), s.Name(), s.DotenvPath())
 }
 
 // thenUI ends a successful up in the terminal UI on a terminal, unless

@@ -6,6 +6,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/seed/verify"
 	"github.com/mossdev/mossdev/stack"
@@ -46,7 +47,7 @@ cannot run, 0 when all pass.`,
 				return err
 			}
 			if asJSON {
-				if werr := writeJSON(g.stdout, struct {
+				if werr := display.WriteJSON(g.stdout, struct {
 					*verify.Report
 					OK bool `json:"ok"`
 				}{rep, rep.OK()}); werr != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/stack"
 )
 
 // ErrNotSeeded is returned by Reset when the stack was never seeded
@@ -26,34 +27,22 @@ type Options struct {
 	// touched); empty means all. The template is refreshed only when
 	// PostgreSQL is among them.
 	Only []string
-	// Progress receives events from one goroutine: state changes at once,
-	// row counts every Interval while loading. Nil means no events.
-	Progress func(Event)
+	// Sink receives progress as stack events (Service is the store, Step
+	// is stack.StepSeed or stack.StepReset), from one goroutine: state
+	// changes at once, row counts every Interval while loading. Nil means
+	// no events.
+	Sink stack.Sink
 	// Interval between progress events (default 200 ms).
 	Interval time.Duration
 }
 
-// Event is one progress report about one store.
-type Event struct {
-	Store   string        `json:"store"`
-	State   string        `json:"state"`
-	Done    int64         `json:"done"`
-	Total   int64         `json:"total"`
-	Elapsed time.Duration `json:"elapsedNs"`
-	Detail  string        `json:"detail,omitempty"`
-}
-
-// Event states.
+// Report actions of a store besides what it did ("loaded", or what reset
+// did).
 const (
-	StateLoading = "loading"
-	StateDone    = "done"
-	StateKept    = "kept"
-	StateFailed  = "failed"
+	StateKept   = "kept"
+	StateFailed = "failed"
 	// StateSkipped is a store Options.Only left out: not checked, not touched.
 	StateSkipped = "skipped"
-	// StateSnapshot is PostgreSQL's template copy and warm-up after all
-	// stores finished.
-	StateSnapshot = "snapshot"
 )
 
 // Report says what Seed or Reset did.
@@ -93,7 +82,8 @@ func (r *Report) CardsPerSec() float64 {
 	return float64(r.Counts.Cards) / r.Elapsed.Seconds()
 }
 
-// ErrBusy is returned when another seed or reset holds the stack.
+// ErrBusy is returned when another seed or reset holds the stack (the CLI
+// names the fix and exits with its own code).
 var ErrBusy = errors.New("another seed or reset is running on this stack")
 
 // seedLock is the advisory lock key held for a whole Seed or Reset.
@@ -268,7 +258,7 @@ func Seed(ctx context.Context, t Targets, p seed.Params, o Options) (*Report, er
 	defer manifest.Close(context.WithoutCancel(ctx))
 	var manifestMu sync.Mutex
 
-	results := runStores(stores, ds, o, todo, skip, before, func(name string, s store, m *meter) (string, error) {
+	results := runStores(stack.StepSeed, stores, ds, o, todo, skip, before, func(name string, s store, m *meter) (string, error) {
 		t0 := time.Now()
 		if err := s.load(ctx, ds, before[name], m); err != nil {
 			return "", err
@@ -295,7 +285,7 @@ func Seed(ctx context.Context, t Targets, p seed.Params, o Options) (*Report, er
 	}
 	if todo[Postgres] || !tplOK {
 		ts := time.Now()
-		emit(o, Event{Store: Postgres, State: StateSnapshot, Detail: "template " + TemplateDB})
+		emit(o, stack.StepSeed, stack.Event{Service: Postgres, Kind: stack.EventSnapshot, Message: TemplateDB})
 		pg := stores[Postgres].(*pgStore)
 		mk := newMarker(ds, true, 0)
 		if err := t.snapshot(ctx, mk); err != nil {
@@ -324,15 +314,16 @@ func templateHolds(ctx context.Context, t Targets, ds *seed.Dataset) (bool, erro
 	return ok && m.Holds(ds), err
 }
 
-func emit(o Options, e Event) {
-	if o.Progress != nil {
-		o.Progress(e)
+func emit(o Options, step string, e stack.Event) {
+	if o.Sink != nil {
+		e.Time, e.Step = time.Now(), step
+		o.Sink.Event(e)
 	}
 }
 
 // runStores runs fn for the stores in todo concurrently (the others are
 // reported kept), emitting progress events from one goroutine.
-func runStores(stores map[string]store, ds *seed.Dataset, o Options, todo, skip map[string]bool,
+func runStores(step string, stores map[string]store, ds *seed.Dataset, o Options, todo, skip map[string]bool,
 	before map[string]Marker, fn func(string, store, *meter) (string, error)) []StoreReport {
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
@@ -345,33 +336,33 @@ func runStores(stores map[string]store, ds *seed.Dataset, o Options, todo, skip 
 	}
 	runs := map[string]*run{}
 	var mu sync.Mutex
-	events := make(chan Event, 64)
+	events := make(chan stack.Event, 64)
 	var wg sync.WaitGroup
 	for _, name := range Stores {
 		r := &run{m: &meter{}, report: StoreReport{Store: name, Before: before[name].String()}}
 		runs[name] = r
 		if !todo[name] {
-			state := StateKept
+			state, kind := StateKept, stack.EventKept
 			if skip[name] {
-				state = StateSkipped
+				state, kind = StateSkipped, stack.EventSkipped
 			}
 			r.report.Action, r.report.Rows, r.done = state, before[name].Rows, true
-			emit(o, Event{Store: name, State: state, Done: before[name].Rows, Total: before[name].Rows, Detail: before[name].String()})
+			emit(o, step, stack.Event{Service: name, Kind: kind, Done: before[name].Rows, Total: before[name].Rows, Message: before[name].String()})
 			continue
 		}
 		r.m.total.Store(stores[name].total(ds))
 		r.t0 = time.Now()
-		emit(o, Event{Store: name, State: StateLoading, Total: r.m.total.Load()})
+		emit(o, step, stack.Event{Service: name, Kind: stack.EventLoading, Total: r.m.total.Load()})
 		wg.Go(func() {
 			action, err := fn(name, stores[name], r.m)
 			mu.Lock()
 			r.report.Elapsed = time.Since(r.t0)
 			r.report.Rows = r.m.done.Load()
 			r.done = true
-			e := Event{Store: name, State: StateDone, Done: r.report.Rows, Total: r.m.total.Load(), Elapsed: r.report.Elapsed, Detail: action}
+			e := stack.Event{Service: name, Kind: stack.EventLoaded, Done: r.report.Rows, Total: r.m.total.Load(), Elapsed: r.report.Elapsed, Message: action}
 			if err != nil {
 				r.report.Action, r.report.Error = StateFailed, err.Error()
-				e.State, e.Detail = StateFailed, err.Error()
+				e.Kind, e.Message = stack.EventFailed, err.Error()
 			} else {
 				r.report.Action = action
 			}
@@ -388,14 +379,14 @@ func runStores(stores map[string]store, ds *seed.Dataset, o Options, todo, skip 
 		defer mu.Unlock()
 		for _, name := range Stores {
 			if r := runs[name]; !r.done {
-				emit(o, Event{Store: name, State: StateLoading, Done: r.m.done.Load(), Total: r.m.total.Load(), Elapsed: time.Since(r.t0)})
+				emit(o, step, stack.Event{Service: name, Kind: stack.EventLoading, Done: r.m.done.Load(), Total: r.m.total.Load(), Elapsed: time.Since(r.t0)})
 			}
 		}
 	}
 	for running := true; running; {
 		select {
 		case e := <-events:
-			emit(o, e)
+			emit(o, step, e)
 		case <-tick.C:
 			progress()
 		case <-finished:
@@ -405,7 +396,7 @@ func runStores(stores map[string]store, ds *seed.Dataset, o Options, todo, skip 
 	for drained := false; !drained; {
 		select {
 		case e := <-events:
-			emit(o, e)
+			emit(o, step, e)
 		default:
 			drained = true
 		}
@@ -441,7 +432,7 @@ func Reset(ctx context.Context, t Targets, o Options) (*Report, error) {
 		return nil, fmt.Errorf("reset: %w", err)
 	}
 	if !ok || !tm.Complete {
-		return nil, fmt.Errorf("reset: no seeded state to return to (template database %s missing): %w; run `mossdev seed` first", TemplateDB, ErrNotSeeded)
+		return nil, fmt.Errorf("reset: no seeded state to return to (template database %s missing): %w", TemplateDB, ErrNotSeeded)
 	}
 	ds, err := seed.New(seed.Params{Seed: tm.Seed, Cards: tm.Cards})
 	if err != nil {
@@ -465,7 +456,7 @@ func Reset(ctx context.Context, t Targets, o Options) (*Report, error) {
 	for _, name := range Stores {
 		todo[name] = true
 	}
-	rep.Stores = runStores(stores, ds, o, todo, nil, before, func(name string, s store, m *meter) (string, error) {
+	rep.Stores = runStores(stack.StepReset, stores, ds, o, todo, nil, before, func(name string, s store, m *meter) (string, error) {
 		return s.reset(ctx, ds, before[name], m)
 	})
 	rep.Elapsed = time.Since(t0)

@@ -29,6 +29,7 @@ import (
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/seed/shard"
 	"github.com/mossdev/mossdev/seed/verify"
+	"github.com/mossdev/mossdev/stack"
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -505,17 +506,17 @@ func TestInterruptedSeedIsFinishedByTheNext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	var done []string
 	var mu sync.Mutex
-	_, err := load.Seed(ctx, targets(t), other, load.Options{Progress: func(e load.Event) {
-		if e.State == load.StateDone {
+	_, err := load.Seed(ctx, targets(t), other, load.Options{Sink: stack.SinkFunc(func(e stack.Event) {
+		if e.Kind == stack.EventLoaded {
 			mu.Lock()
-			done = append(done, e.Store)
+			done = append(done, e.Service)
 			// Interrupt as soon as the first store finished: the others are mid-load.
 			if len(done) == 1 {
 				cancel()
 			}
 			mu.Unlock()
 		}
-	}})
+	})})
 	cancel()
 	if err == nil {
 		// Every store finished within the moment after the first one did:

@@ -83,6 +83,20 @@ func Choose(ctx context.Context, o stack.Options) (backend, why string) {
 	return "docker", fmt.Sprintf("backend docker (auto): the engine (%s) answers and all %d images are present or pullable", engine, len(refs))
 }
 
+// Pick names the backend cfg's stack will run on, so the caller can open
+// it with that and say why: the stack's own when it exists, the one asked
+// for, or for "auto" the one Choose picks. why is Choose's line, and empty
+// when nothing was chosen.
+func Pick(ctx context.Context, cfg stack.Config) (backend, why string) {
+	if cfg.Backend != "auto" {
+		return cfg.Backend, ""
+	}
+	if b := Existing(cfg.Name, cfg.Root); b != "" {
+		return b, ""
+	}
+	return Choose(ctx, cfg.Options)
+}
+
 func newBackend(name, stackName, dir string) (stack.Backend, error) {
 	switch name {
 	case "native", "":
