@@ -9,6 +9,21 @@ import (
 	"time"
 )
 
+// Running reports whether the backend sees the service running.
+func (s *Stack) Running(ctx context.Context, name string) (bool, error) {
+	if _, err := s.Service(name); err != nil {
+		return false, err
+	}
+	if s.state == nil {
+		return false, s.noStack()
+	}
+	obs, err := s.backend.Observe(ctx)
+	if err != nil {
+		return false, fmt.Errorf("observe stack: %w", err)
+	}
+	return obs[name].Running, nil
+}
+
 // Stop stops one service on purpose (fault injection); Status then says
 // "stopped" for it and "unhealthy" for whatever depended on it.
 func (s *Stack) Stop(ctx context.Context, name string) error {

@@ -169,7 +169,8 @@ func (s *Stack) noStack() error {
 // it and only add ports for services that were not there before.
 func (s *Stack) create() error {
 	if err := os.MkdirAll(filepath.Join(s.dir, "marks"), 0o755); err != nil {
-		return fmt.Errorf("create stack dir: %w", err)
+		return &Error{Op: "create stack dir", Err: err, Detail: s.dir,
+			Fix: "stacks live under MOSSDEV_HOME (or --home), default " + DefaultRoot() + ": point it at a writable directory"}
 	}
 	st := s.state
 	if st == nil {

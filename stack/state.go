@@ -33,7 +33,7 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 func CheckName(name string) error {
 	if !nameRE.MatchString(name) {
 		return &Error{Op: "check stack name", Err: ErrBadInput, Detail: fmt.Sprintf("%q", name),
-			Fix: "use lowercase letters, digits and dashes, starting with a letter (e.g. --name ci-1)"}
+			Fix: "use lowercase letters, digits and dashes (1 to 31 characters), starting with a letter (e.g. --name ci-1)"}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ func newBench(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure mossdev itself (figures and ratios against a baseline in the same run)",
+		RunE:  group,
 	}
 	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g), newBenchUI(g))
 	return c

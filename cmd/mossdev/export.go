@@ -15,6 +15,7 @@ func newExport(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "export",
 		Short: "Write the stack in another tool's format",
+		RunE:  group,
 	}
 	c.AddCommand(newExportCompose(g))
 	return c

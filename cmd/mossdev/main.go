@@ -62,6 +62,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	if strings.HasPrefix(err.Error(), "unknown command") { // cobra's, for the root
+		var subs []string
+		for _, s := range root.Commands() {
+			if s.IsAvailableCommand() {
+				subs = append(subs, s.Name())
+			}
+		}
+		err = usageError{fmt.Errorf("%s; commands: %s", strings.TrimSpace(err.Error()), strings.Join(subs, ", "))}
+	}
 	code := exitCode(err)
 	if !errors.Is(err, errSilent) {
 		printError(stderr, err)
@@ -141,6 +150,7 @@ Typical use:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.check() }
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -155,6 +165,47 @@ Typical use:
 	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g), newSeed(g), newUI(g), newExport(g))
 	root.AddCommand(newVerify(g), newReset(g))
 	return root
+}
+
+// check refuses bad global flags before any command runs: an empty or
+// malformed --name (MOSSDEV_STACK), a --home (MOSSDEV_HOME) that is not a
+// directory.
+func (g *globals) check() error {
+	if g.name == "" {
+		return &stack.Error{Op: "check stack name", Err: stack.ErrBadInput, Detail: "--name (or MOSSDEV_STACK) is empty",
+			Fix: "give a name (e.g. --name ci-1), or leave --name out for the stack \"default\""}
+	}
+	if err := stack.CheckName(g.name); err != nil {
+		return err
+	}
+	home, from := g.home, "--home"
+	if env := os.Getenv("MOSSDEV_HOME"); home == "" || home == env {
+		home, from = env, "MOSSDEV_HOME"
+	}
+	if home == "" {
+		return nil
+	}
+	if fi, err := os.Stat(home); err == nil && !fi.IsDir() {
+		return &stack.Error{Op: "check " + from, Err: stack.ErrBadInput, Detail: fmt.Sprintf("%s=%s is a file, not a directory", from, home),
+			Fix: "point " + from + " at a directory (created if missing) where stacks may live"}
+	}
+	return nil
+}
+
+// group is the RunE of a command that only holds subcommands: called
+// alone or with an unknown subcommand, it is bad input listing them.
+func group(c *cobra.Command, args []string) error {
+	var subs []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			subs = append(subs, s.Name())
+		}
+	}
+	what := "needs a subcommand"
+	if len(args) > 0 {
+		what = fmt.Sprintf("has no subcommand %q", args[0])
+	}
+	return usageError{fmt.Errorf("%s %s: one of %s (see `%s --help`)", c.CommandPath(), what, strings.Join(subs, ", "), c.CommandPath())}
 }
 
 func noArgs(c *cobra.Command, args []string) error {

@@ -163,6 +163,9 @@ func seedStack(ctx context.Context, s *stack.Stack, p seed.Params, o load.Option
 // loadError is a failed seed or reset of a stack as the user sees it: another
 // one running on the stack has a fix of its own.
 func loadError(verb, stackName string, err error, fix string) error {
+	if errors.Is(err, stack.ErrBadInput) {
+		return err // it carries its own fix
+	}
 	if errors.Is(err, load.ErrBusy) {
 		fix = fmt.Sprintf("wait for the other `mossdev seed` or `mossdev reset` on stack %s to finish, then run this again", stackName)
 	}

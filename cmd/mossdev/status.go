@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
@@ -19,6 +20,10 @@ States: starting (never answered yet), healthy, unhealthy (was healthy, now does
 process died), stopped (stopped on purpose with 'mossdev stop', or not started).`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if limit <= 0 {
+				return &stack.Error{Op: "check --probe-timeout", Err: stack.ErrBadInput, Detail: fmt.Sprintf("--probe-timeout %s is not positive", limit),
+					Fix: "give a positive duration, e.g. --probe-timeout 2s (the default is 1s)"}
+			}
 			s, err := g.existing()
 			if err != nil {
 				return err

@@ -22,8 +22,16 @@ it). Bring it back with 'mossdev start SERVICE'.`,
 			if err != nil {
 				return err
 			}
+			running, err := s.Running(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
 			if err := s.Stop(c.Context(), args[0]); err != nil {
 				return err
+			}
+			if !running {
+				fmt.Fprintf(g.stdout, "%s was not running; it stays stopped (`mossdev start %s` starts it)\n", args[0], args[0])
+				return nil
 			}
 			fmt.Fprintf(g.stdout, "stopped %s\n", args[0])
 			return nil

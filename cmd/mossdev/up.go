@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,12 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
   mossdev up --rabbitmq-nodes 1 --redis-shards 2   # a lighter stack
   mossdev up --port postgres=15432`,
 		Args: noArgs,
-		RunE: func(c *cobra.Command, _ []string) error { return runUp(c.Context(), g, o) },
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.check(c); err != nil {
+				return err
+			}
+			return runUp(c.Context(), g, o)
+		},
 	}
 	f := c.Flags()
 	f.StringVar(&o.backend, "backend", "auto", "where services run: docker (official images in containers), native (Debian server binaries as supervised processes), or auto: docker when an engine answers and every image is present or pullable, else native (says why); an existing stack keeps its own")
@@ -67,18 +73,52 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
 	return c
 }
 
+// parsePorts reads --port SERVICE[:PORTNAME]=PORT; which services and
+// ports exist, and the range, are the stack's to check (stack.Open).
 func parsePorts(specs []string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, s := range specs {
 		k, v, ok := strings.Cut(s, "=")
-		p, err := strconv.Atoi(v)
-		if !ok || k == "" || err != nil || p < 1 || p > 65535 {
-			return nil, &stack.Error{Op: "parse --port", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", s),
-				Fix: "write --port SERVICE=PORT, e.g. --port postgres=15432"}
+		p, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || strings.TrimSpace(k) == "" || err != nil {
+			return nil, &stack.Error{Op: "parse --port", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q is not SERVICE=PORT", s),
+				Fix: "write --port SERVICE=PORT or SERVICE:PORTNAME=PORT, e.g. --port postgres=15432"}
+		}
+		k = strings.TrimSpace(k)
+		if _, dup := out[k]; dup {
+			return nil, &stack.Error{Op: "parse --port", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%s is given twice", k),
+				Fix: "give one --port per service"}
 		}
 		out[k] = p
 	}
 	return out, nil
+}
+
+// check refuses bad flags before anything is written. Shape options count
+// only when given: an existing stack keeps its own.
+func (o *upOptions) check(c *cobra.Command) error {
+	if o.timeout <= 0 {
+		return &stack.Error{Op: "check --timeout", Err: stack.ErrBadInput, Detail: fmt.Sprintf("--timeout %s is not positive", o.timeout),
+			Fix: "give a positive duration, e.g. --timeout 5m (the default is 3m)"}
+	}
+	if !slices.Contains(platform.Backends, o.backend) {
+		return &stack.Error{Op: "check --backend", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", o.backend),
+			Fix: "use --backend " + strings.Join(platform.Backends, ", ")}
+	}
+	if c.Flags().Changed("only") && len(strings.Join(o.only, "")) == 0 {
+		return &stack.Error{Op: "check --only", Err: stack.ErrBadInput, Detail: "--only names no service",
+			Fix: "name services (e.g. --only pgbouncer,redis-0), or leave --only out for all"}
+	}
+	if err := (stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}).Validate(); err != nil {
+		return err
+	}
+	if !c.Flags().Changed("redis-shards") {
+		o.redisShards = 0
+	}
+	if !c.Flags().Changed("rabbitmq-nodes") {
+		o.rabbitNodes = 0
+	}
+	return nil
 }
 
 func runUp(ctx context.Context, g *globals, o *upOptions) error {

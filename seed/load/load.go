@@ -187,6 +187,25 @@ func markers(ctx context.Context, stores map[string]store) (map[string]Marker, e
 	return out, errors.Join(errs...)
 }
 
+// checkOnly refuses an Only list naming no store or an unknown one: it
+// would otherwise skip every store and report "nothing to do".
+func checkOnly(only []string) error {
+	if only == nil {
+		return nil
+	}
+	if len(only) == 0 || strings.Join(only, "") == "" {
+		return &stack.Error{Op: "check --only", Err: stack.ErrBadInput, Detail: "--only names no store",
+			Fix: "name stores (" + strings.Join(Stores, ", ") + "), or leave --only out for all"}
+	}
+	for _, n := range only {
+		if !slices.Contains(Stores, n) {
+			return &stack.Error{Op: "check --only", Err: stack.ErrBadInput, Detail: fmt.Sprintf("no store %q", n),
+				Fix: "stores: " + strings.Join(Stores, ", ")}
+		}
+	}
+	return nil
+}
+
 // Seed loads the dataset p into every store of t. A store whose own marker
 // says it holds this dataset completely is kept; every other store is
 // cleaned and loaded, all concurrently, each streaming from the generator.
@@ -198,6 +217,9 @@ func markers(ctx context.Context, stores map[string]store) (map[string]Marker, e
 // complete and the others incomplete; the next Seed (or Reset) loads only
 // those.
 func Seed(ctx context.Context, t Targets, p seed.Params, o Options) (*Report, error) {
+	if err := checkOnly(o.Only); err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
 	ds, err := seed.New(p)
 	if err != nil {

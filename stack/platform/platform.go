@@ -94,6 +94,9 @@ func Pick(ctx context.Context, cfg stack.Config) (backend, why string) {
 	if b := Existing(cfg.Name, cfg.Root); b != "" {
 		return b, ""
 	}
+	if damaged(cfg.Name, cfg.Root) {
+		return "", "" // Open reports it; choosing a backend would be noise
+	}
 	return Choose(ctx, cfg.Options)
 }
 
@@ -107,6 +110,22 @@ func newBackend(name, stackName, dir string) (stack.Backend, error) {
 		return nil, &stack.Error{Op: "choose backend", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", name),
 			Fix: "use --backend auto, native or docker"}
 	}
+}
+
+// damaged reports whether the named stack has a state file that cannot be read.
+func damaged(name, root string) bool {
+	if name == "" {
+		name = "default"
+	}
+	if root == "" {
+		root = stack.DefaultRoot()
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return false
+	}
+	_, err = stack.LoadState(filepath.Join(abs, name))
+	return errors.Is(err, stack.ErrDamaged)
 }
 
 // Purge removes a stack whose state cannot be read (ErrDamaged), so `down`
