@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -77,6 +78,28 @@ func portChanges(have map[string]map[string]int, svcs []Service, fixed map[strin
 		}
 	}
 	return out
+}
+
+// ParsePorts reads --port SERVICE[:PORTNAME]=PORT flags; which services
+// and ports exist, and the range, CheckFixedPorts checks when the stack
+// opens.
+func ParsePorts(specs []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, s := range specs {
+		k, v, ok := strings.Cut(s, "=")
+		p, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || strings.TrimSpace(k) == "" || err != nil {
+			return nil, &Error{Op: "parse --port", Err: ErrBadInput, Detail: fmt.Sprintf("%q is not SERVICE=PORT", s),
+				Fix: "write --port SERVICE=PORT or SERVICE:PORTNAME=PORT, e.g. --port postgres=15432"}
+		}
+		k = strings.TrimSpace(k)
+		if _, dup := out[k]; dup {
+			return nil, &Error{Op: "parse --port", Err: ErrBadInput, Detail: fmt.Sprintf("%s is given twice", k),
+				Fix: "give one --port per service"}
+		}
+		out[k] = p
+	}
+	return out, nil
 }
 
 // checkConfig refuses a Config that cannot be right whatever the stack.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -73,27 +72,6 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
 	return c
 }
 
-// parsePorts reads --port SERVICE[:PORTNAME]=PORT; which services and
-// ports exist, and the range, are the stack's to check (stack.Open).
-func parsePorts(specs []string) (map[string]int, error) {
-	out := map[string]int{}
-	for _, s := range specs {
-		k, v, ok := strings.Cut(s, "=")
-		p, err := strconv.Atoi(strings.TrimSpace(v))
-		if !ok || strings.TrimSpace(k) == "" || err != nil {
-			return nil, &stack.Error{Op: "parse --port", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q is not SERVICE=PORT", s),
-				Fix: "write --port SERVICE=PORT or SERVICE:PORTNAME=PORT, e.g. --port postgres=15432"}
-		}
-		k = strings.TrimSpace(k)
-		if _, dup := out[k]; dup {
-			return nil, &stack.Error{Op: "parse --port", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%s is given twice", k),
-				Fix: "give one --port per service"}
-		}
-		out[k] = p
-	}
-	return out, nil
-}
-
 // check refuses bad flags before anything is written. Shape options count
 // only when given: an existing stack keeps its own.
 func (o *upOptions) check(c *cobra.Command) error {
@@ -122,7 +100,7 @@ func (o *upOptions) check(c *cobra.Command) error {
 }
 
 func runUp(ctx context.Context, g *globals, o *upOptions) error {
-	ports, err := parsePorts(o.ports)
+	ports, err := stack.ParsePorts(o.ports)
 	if err != nil {
 		return err
 	}
