@@ -66,6 +66,9 @@ type Config struct {
 	TTL int64 `json:"ttl"`
 }
 
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.CDN }
+
 // Stats is the body of GET /_cdn/stats. Hits counts responses served from
 // the cache: fresh hits, RefreshHits and remembered 404s. Misses counts the
 // rest, including requests that waited on another request's origin fetch

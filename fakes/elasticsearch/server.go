@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mossdev/mossdev/fakes"
+
 	"go.etcd.io/bbolt"
 )
 
@@ -34,6 +36,9 @@ type Config struct {
 	Listen string `json:"listen"` // e.g. "127.0.0.1:19200"
 	Dir    string `json:"dir"`    // data directory; indices persist here across restarts
 }
+
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.Elasticsearch }
 
 // Server is the emulator: an http.Handler speaking the Elasticsearch REST
 // API over bleve indices kept under one directory.

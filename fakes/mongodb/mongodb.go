@@ -45,6 +45,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mossdev/mossdev/fakes"
+
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -70,6 +72,9 @@ type Config struct {
 	// created if missing.
 	SQLiteURL string `json:"sqliteURL"`
 }
+
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.MongoDB }
 
 // Server is one FerretDB instance. Its port is bound from New on, and
 // connections are accepted once Serve runs.

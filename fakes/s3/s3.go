@@ -51,6 +51,9 @@ type Config struct {
 	Buckets []string `json:"buckets"`
 }
 
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.S3 }
+
 // Server is an S3 API handler over a persistent bucket store. Close it to
 // release the store's file lock.
 type Server struct {

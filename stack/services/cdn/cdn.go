@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/mossdev/mossdev/fakes"
+	fakecdn "github.com/mossdev/mossdev/fakes/cdn"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/probe"
 	"github.com/mossdev/mossdev/stack/services/s3"
@@ -29,8 +30,8 @@ func Service(backend string) stack.Service {
 		Ports: []string{"main"},
 		Needs: []string{s3.Name},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
-			env, err := fakes.ServeEnv(fakes.CDN, map[string]any{
-				"listen": e.Addr(Name, "main"), "origin": s3.Endpoint(e) + "/" + s3.Bucket})
+			env, err := fakes.ServeEnv(fakecdn.Config{
+				Listen: e.Addr(Name, "main"), Origin: s3.Endpoint(e) + "/" + s3.Bucket})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,

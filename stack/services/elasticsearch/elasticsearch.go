@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/mossdev/mossdev/fakes"
+	fakees "github.com/mossdev/mossdev/fakes/elasticsearch"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/probe"
 )
@@ -35,8 +36,8 @@ func Service(backend string) stack.Service {
 		Role:  "full-text and geo search over cards (replaced CloudSearch; geo moved here from MongoDB)",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
-			env, err := fakes.ServeEnv(fakes.Elasticsearch, map[string]any{
-				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name)})
+			env, err := fakes.ServeEnv(fakees.Config{
+				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name)})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/mossdev/mossdev/fakes"
+	fakes3 "github.com/mossdev/mossdev/fakes/s3"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/probe"
 )
@@ -30,8 +31,8 @@ func Service(backend string) stack.Service {
 		Role:  "card images bucket (S3's role), path-style; served to clients through the CDN",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
-			env, err := fakes.ServeEnv(fakes.S3, map[string]any{
-				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name), "buckets": []string{Bucket}})
+			env, err := fakes.ServeEnv(fakes3.Config{
+				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Buckets: []string{Bucket}})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
