@@ -35,6 +35,13 @@ const (
 type Config struct {
 	Listen string `json:"listen"` // e.g. "127.0.0.1:19200"
 	Dir    string `json:"dir"`    // data directory; indices persist here across restarts
+	// Password is the elastic user's: every request must carry it in HTTP
+	// basic auth, as Elasticsearch 8 with security on demands.
+	Password string `json:"password"`
+	// ImageEnv takes the security settings from the environment the way
+	// the official image does (ELASTIC_PASSWORD, xpack.security.enabled),
+	// for the stand-in image; see Config.password.
+	ImageEnv bool `json:"imageEnv"`
 }
 
 // Kind names this fake in serve mode.
@@ -138,10 +145,15 @@ func (s *Server) Close() error {
 }
 
 // Run serves the emulator on cfg.Listen until ctx is done, then shuts the
-// HTTP server down and closes the indices.
+// HTTP server down and closes the indices. Requests must authenticate as
+// the elastic user (see Config.Password).
 func Run(ctx context.Context, cfg Config) error {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:9200"
+	}
+	password, err := cfg.password()
+	if err != nil {
+		return fmt.Errorf("run elasticsearch emulator: %w", err)
 	}
 	s, err := New(cfg.Dir)
 	if err != nil {
@@ -152,7 +164,11 @@ func Run(ctx context.Context, cfg Config) error {
 		_ = s.Close()
 		return fmt.Errorf("run elasticsearch emulator: listen on %s: %w", cfg.Listen, err)
 	}
-	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	var h http.Handler = s
+	if password != "" {
+		h = requireAuth(s, password)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {
