@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -234,4 +235,61 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// FerretDB stamps internal errors with its call stack ("[msg_ping.go:55
+// handler.(*Handler).MsgPing] ..."); clients must get the message without
+// it. PostgreSQL being unreachable is the common internal error.
+func TestErrorsCarryNoSourceTrace(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0", PostgreSQLURL: "postgres://mossdev@" + freeAddr(t) + "/ferretdb"})
+	if err != nil {
+		t.Fatalf("new: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Disconnect(context.Background()) })
+	db := c.Database("mossi")
+	errs := map[string]error{
+		"ping": db.RunCommand(t.Context(), bson.D{{Key: "ping", Value: 1}}).Err(),
+	}
+	_, errs["insert"] = db.Collection("views").InsertOne(t.Context(), bson.D{{Key: "card_id", Value: 1}})
+	_, errs["find"] = db.Collection("views").Find(t.Context(), bson.D{})
+	for name, err := range errs {
+		var ce mongo.CommandError
+		if !errors.As(err, &ce) || ce.Name != "InternalError" {
+			t.Errorf("%s with PostgreSQL down = %v, want an InternalError", name, err)
+			continue
+		}
+		if strings.Contains(ce.Message, ".go:") || strings.HasPrefix(ce.Message, "[") {
+			t.Errorf("%s: error message carries a source trace: %q", name, ce.Message)
+		}
+		if !strings.Contains(ce.Message, "failed to connect") {
+			t.Errorf("%s: error message %q lost PostgreSQL's complaint", name, ce.Message)
+		}
+	}
+}
+
+func TestStripTraces(t *testing.T) {
+	for in, want := range map[string]string{
+		"[msg_ping.go:55 handler.(*Handler).MsgPing] [backend.go:68 postgresql.(*backend).Status] failed to connect": "failed to connect",
+		"[unknown] boom": "boom",
+		"insert: [pool.go:129 pool.(*Pool).Get] down": "insert: down",
+		"index [card_id_1] is [not] here":             "index [card_id_1] is [not] here",
+		"see [main.go] and [x.go:12]: fine":           "see [main.go] and [x.go:12]: fine",
+	} {
+		if got := stripTraces(in); got != want {
+			t.Errorf("stripTraces(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
