@@ -2,6 +2,7 @@ package stack
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -9,7 +10,10 @@ import (
 // secret, and keeps it: the second load sees the same value, and secrets
 // it already had are kept.
 func TestLoadStateAddsMissingSecrets(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "old")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	old := `{"name":"old","backend":"native","options":{"redisShards":3,"rabbitNodes":1},
 	  "ports":{"s3":{"main":21000}},
 	  "secrets":{"postgresPassword":"pg","appUser":"mossi","appPassword":"app","mariadbRootPassword":"root",

@@ -63,7 +63,7 @@ func client(e *stack.Runtime) *awss3.Client {
 // unsigned probe would only see the refusal every anonymous caller gets.)
 func readiness(e *stack.Runtime) probe.Probe {
 	c := client(e)
-	return probe.Func(func(ctx context.Context) error {
+	return probe.New("signed S3 list of bucket "+Bucket+" at "+Endpoint(e), func(ctx context.Context) error {
 		_, err := c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(Bucket), MaxKeys: aws.Int32(1)})
 		return err
 	})
