@@ -18,7 +18,14 @@ import (
 // lifetime and returns a connected client.
 func start(t *testing.T) *mongo.Client {
 	t.Helper()
-	s, err := New(Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + t.TempDir() + "/"})
+	return startWith(t, Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + t.TempDir() + "/"})
+}
+
+// startWith serves cfg (without Run's backend check) for the test's
+// lifetime and returns a connected client.
+func startWith(t *testing.T, cfg Config) *mongo.Client {
+	t.Helper()
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
@@ -241,24 +248,7 @@ func freeAddr(t *testing.T) string {
 // handler.(*Handler).MsgPing] ..."); clients must get the message without
 // it. PostgreSQL being unreachable is the common internal error.
 func TestErrorsCarryNoSourceTrace(t *testing.T) {
-	s, err := New(Config{Listen: "127.0.0.1:0", PostgreSQLURL: "postgres://mossdev@" + freeAddr(t) + "/ferretdb"})
-	if err != nil {
-		t.Fatalf("new: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Disconnect(context.Background()) })
+	c := startWith(t, Config{Listen: "127.0.0.1:0", PostgreSQLURL: "postgres://mossdev@" + freeAddr(t) + "/ferretdb"})
 	db := c.Database("mossi")
 	errs := map[string]error{
 		"ping": db.RunCommand(t.Context(), bson.D{{Key: "ping", Value: 1}}).Err(),
