@@ -6,9 +6,8 @@
 // binary (or a test binary whose TestMain calls stacktest.Main) re-executes
 // itself with MOSSDEV_SERVE naming the fake and MOSSDEV_SERVE_CONFIG holding
 // its JSON config (a typed Config, see ServeEnv); package fakes/serve does
-// the dispatch. So a fake can be
-// stopped, killed and observed exactly like PostgreSQL, and the same binary
-// serves as a Docker image's entrypoint.
+// the dispatch. So a fake can be stopped, killed and observed exactly like
+// PostgreSQL, and the same binary serves as a Docker image's entrypoint.
 package fakes
 
 import (
