@@ -5,9 +5,9 @@
 // They run as processes like every other server of a stack: the mossdev
 // binary (or a test binary whose TestMain calls stacktest.Main) re-executes
 // itself with MOSSDEV_SERVE naming the fake and MOSSDEV_SERVE_CONFIG holding
-// its JSON config; package fakes/serve does the dispatch. So a fake can be
-// stopped, killed and observed exactly like PostgreSQL, and the same binary
-// serves as a Docker image's entrypoint.
+// its JSON config (a typed Config, see ServeEnv); package fakes/serve does
+// the dispatch. So a fake can be stopped, killed and observed exactly like
+// PostgreSQL, and the same binary serves as a Docker image's entrypoint.
 package fakes
 
 import (
@@ -33,13 +33,21 @@ const (
 	Elasticsearch = "elasticsearch"
 )
 
-// ServeEnv returns the environment that makes the binary serve a fake.
-func ServeEnv(kind string, cfg any) ([]string, error) {
+// Config is a fake's typed configuration. Kind names the fake that takes
+// it, so a config cannot be sent to the wrong fake, and a mistyped field is
+// a compile error rather than an empty value in the served process.
+type Config interface {
+	Kind() string
+}
+
+// ServeEnv returns the environment that makes the binary serve the fake
+// cfg configures.
+func ServeEnv(cfg Config) ([]string, error) {
 	b, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s config: %w", kind, err)
+		return nil, fmt.Errorf("encode %s config: %w", cfg.Kind(), err)
 	}
-	return []string{EnvKind + "=" + kind, EnvConfig + "=" + string(b)}, nil
+	return []string{EnvKind + "=" + cfg.Kind(), EnvConfig + "=" + string(b)}, nil
 }
 
 // ServeHTTP listens on addr and serves h until ctx ends, then shuts down,

@@ -145,7 +145,9 @@ type Secrets struct {
 	ErlangCookie     string `json:"erlangCookie"`
 	S3AccessKey      string `json:"s3AccessKey"`
 	S3SecretKey      string `json:"s3SecretKey"`
-	StatsPassword    string `json:"statsPassword"` // HAProxy stats page
+	StatsPassword    string `json:"statsPassword"`   // HAProxy stats page
+	ElasticPassword  string `json:"elasticPassword"` // Elasticsearch's "elastic" user
+	CDNPurgeToken    string `json:"cdnPurgeToken"`   // bearer token of the CDN's purge endpoint
 }
 
 // Options shape the service set; they are fixed when a stack is created.

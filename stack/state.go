@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -77,6 +78,12 @@ func LoadState(dir string) (*State, error) {
 	if err != nil {
 		return nil, &Error{Op: "read stack state", Err: ErrDamaged, Detail: fmt.Sprintf("%s: %v", statePath(dir), err),
 			Fix: fmt.Sprintf("run `mossdev down --name %s`: it removes the stack by its labels, whatever the file says", filepath.Base(dir))}
+	}
+	if st.Secrets.addMissing() {
+		// Saved at once, so every later command sees the same secrets.
+		if err := saveState(dir, &st); err != nil {
+			return nil, fmt.Errorf("save stack state with new secrets: %w", err)
+		}
 	}
 	return &st, nil
 }
@@ -158,7 +165,26 @@ func newSecrets() Secrets {
 		S3AccessKey:      "MOSSDEV" + strings.ToUpper(token(9)),
 		S3SecretKey:      token(30),
 		StatsPassword:    token(12),
+		ElasticPassword:  token(18),
+		CDNPurgeToken:    token(24),
 	}
+}
+
+// addMissing fills the secrets a state file written by an older mossdev
+// lacks (every field is a string) with fresh ones, and says whether it
+// added any. Without it such a stack would start services with empty
+// credentials.
+func (s *Secrets) addMissing() bool {
+	fresh := reflect.ValueOf(newSecrets())
+	v := reflect.ValueOf(s).Elem()
+	added := false
+	for i := range v.NumField() {
+		if f := v.Field(i); f.String() == "" {
+			f.SetString(fresh.Field(i).String())
+			added = true
+		}
+	}
+	return added
 }
 
 // token returns n random bytes as URL-safe text without characters that need

@@ -198,9 +198,9 @@ func mask(raw string) string {
 var dsnSecret = regexp.MustCompile(`^([^:/@]+):([^@]+)@tcp\(`)
 
 // maskVar hides a variable's secret: the password of a URL or a DSN, and
-// the whole value of a *SECRET*, *PASSWORD* or *COOKIE* variable.
+// the whole value of a *SECRET*, *PASSWORD*, *TOKEN* or *COOKIE* variable.
 func maskVar(name, value string) string {
-	for _, w := range []string{"SECRET", "PASSWORD", "COOKIE"} {
+	for _, w := range []string{"SECRET", "PASSWORD", "TOKEN", "COOKIE"} {
 		if strings.Contains(name, w) {
 			return "••••••"
 		}

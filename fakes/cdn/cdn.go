@@ -17,6 +17,10 @@
 //	PURGE /<key>                                                one key, like Varnish or Fastly
 //	GET   /_cdn/stats                                           hit ratio for the terminal UI
 //
+// Purges need the stack's purge token (Authorization: Bearer <token>, 401
+// without it). Origin requests are signed with the bucket's keys when they
+// are configured, since the bucket refuses anonymous reads.
+//
 // Differences from CloudFront worth knowing: there is one edge, not hundreds,
 // so the hit ratio is the best case; query strings are neither forwarded nor
 // part of the cache key (CloudFront's default); a HEAD that misses fetches
@@ -27,6 +31,7 @@ package cdn
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -64,7 +69,20 @@ type Config struct {
 	// TTL is how long, in seconds, a cached object is served without asking
 	// the origin. Default 86400 (one day, CloudFront's default TTL).
 	TTL int64 `json:"ttl"`
+	// PurgeToken must accompany purges (Authorization: Bearer <token>):
+	// whoever can purge can make every client hit the bucket again, and
+	// with the bucket's keys could swap what the cache serves.
+	PurgeToken string `json:"purgeToken"`
+	// OriginAccessKey, OriginSecretKey and OriginRegion sign origin
+	// requests (AWS Signature V4), as CloudFront's origin access control
+	// does for a private bucket. Without a key, requests go unsigned.
+	OriginAccessKey string `json:"originAccessKey"`
+	OriginSecretKey string `json:"originSecretKey"`
+	OriginRegion    string `json:"originRegion"`
 }
+
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.CDN }
 
 // Stats is the body of GET /_cdn/stats. Hits counts responses served from
 // the cache: fresh hits, RefreshHits and remembered 404s. Misses counts the
@@ -82,12 +100,13 @@ type Stats struct {
 
 // CDN is the caching proxy. It is an http.Handler.
 type CDN struct {
-	origin   string
-	ttl      time.Duration
-	maxBytes int64
-	client   *http.Client
-	flights  singleflight.Group
-	now      func() time.Time
+	origin     string
+	purgeToken []byte
+	ttl        time.Duration
+	maxBytes   int64
+	client     *http.Client
+	flights    singleflight.Group
+	now        func() time.Time
 
 	mu        sync.Mutex
 	entries   map[string]*list.Element // path -> element holding *entry
@@ -128,6 +147,9 @@ func New(cfg Config) (*CDN, error) {
 	if cfg.MaxBytes < 0 || cfg.TTL < 0 {
 		return nil, fmt.Errorf("check config: maxBytes (%d) and ttl (%d) must not be negative", cfg.MaxBytes, cfg.TTL)
 	}
+	if cfg.PurgeToken == "" {
+		return nil, errors.New("check config: no purgeToken: purges must be authorized")
+	}
 	if cfg.MaxBytes == 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
@@ -141,13 +163,18 @@ func New(cfg Config) (*CDN, error) {
 	// The origin is the local bucket; a developer's HTTP_PROXY must not
 	// route it off the machine.
 	transport.Proxy = nil
+	var rt http.RoundTripper = transport
+	if cfg.OriginAccessKey != "" {
+		rt = newSigningTransport(transport, cfg.OriginAccessKey, cfg.OriginSecretKey, cfg.OriginRegion)
+	}
 	c := &CDN{
-		origin:   strings.TrimRight(cfg.Origin, "/"),
-		ttl:      time.Duration(cfg.TTL) * time.Second,
-		maxBytes: cfg.MaxBytes,
-		client:   &http.Client{Transport: transport, Timeout: originTimeout},
-		now:      time.Now,
-		entries:  map[string]*list.Element{},
+		origin:     strings.TrimRight(cfg.Origin, "/"),
+		purgeToken: []byte(cfg.PurgeToken),
+		ttl:        time.Duration(cfg.TTL) * time.Second,
+		maxBytes:   cfg.MaxBytes,
+		client:     &http.Client{Transport: rt, Timeout: originTimeout},
+		now:        time.Now,
+		entries:    map[string]*list.Element{},
 	}
 	return c, nil
 }

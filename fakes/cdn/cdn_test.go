@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -104,8 +106,18 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Credentials of the bucket stand-in in tests, and the purge token.
+const (
+	testKey    = "MOSSDEVTESTKEY"
+	testSecret = "test-secret"
+	testToken  = "test-purge-token"
+)
+
 func newCDN(t *testing.T, cfg Config) (*CDN, *httptest.Server, *clock) {
 	t.Helper()
+	if cfg.PurgeToken == "" {
+		cfg.PurgeToken = testToken
+	}
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatalf("new: %v", err)
@@ -258,11 +270,12 @@ func TestPurge(t *testing.T) {
 		do(t, "GET", ts.URL+p)
 	}
 
-	resp, body := do(t, "PURGE", ts.URL+"/avatars/a.png")
+	resp, body := do(t, "PURGE", ts.URL+"/avatars/a.png", "Authorization", "Bearer "+testToken)
 	if resp.StatusCode != 200 || strings.TrimSpace(body) != `{"purged":1}` {
 		t.Errorf("PURGE = %d %s", resp.StatusCode, body)
 	}
 	req, _ := http.NewRequest("POST", ts.URL+"/_cdn/purge", strings.NewReader(`{"paths":["/cards/*"]}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
 	presp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -280,9 +293,33 @@ func TestPurge(t *testing.T) {
 		t.Errorf("GET after purge X-Cache = %q, want a miss", resp.Header.Get("X-Cache"))
 	}
 
-	resp, _ = do(t, "POST", ts.URL+"/_cdn/purge")
+	resp, _ = do(t, "POST", ts.URL+"/_cdn/purge", "Authorization", "Bearer "+testToken)
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("purge without a body = %d, want 400", resp.StatusCode)
+	}
+}
+
+// Without the token nobody can empty the cache: every purge form answers
+// 401 with a challenge, and the cache keeps its objects.
+func TestPurgeNeedsToken(t *testing.T) {
+	o, ots := newOrigin(t)
+	o.put("/cards/a.png", []byte("a"))
+	c, ts, _ := newCDN(t, Config{Origin: ots.URL})
+	do(t, "GET", ts.URL+"/cards/a.png")
+	for _, auth := range []string{"", "Bearer ", "Bearer wrong-token", "Basic " + testToken, testToken} {
+		for _, tc := range []struct{ method, path string }{{"PURGE", "/cards/a.png"}, {"POST", "/_cdn/purge"}} {
+			resp, _ := do(t, tc.method, ts.URL+tc.path, "Authorization", auth)
+			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s %s with Authorization %q: %d (WWW-Authenticate %q), want 401 with a Bearer challenge",
+					tc.method, tc.path, auth, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+		}
+	}
+	if s := c.Stats(); s.Objects != 1 {
+		t.Errorf("after refused purges the cache holds %d objects, want 1", s.Objects)
+	}
+	if _, err := New(Config{Origin: ots.URL}); err == nil {
+		t.Error("New without a purge token succeeded")
 	}
 }
 
@@ -418,7 +455,7 @@ func TestNewRejectsBadOrigin(t *testing.T) {
 
 // The CDN in front of the real bucket stand-in, as mossdev runs them.
 func TestWithS3Origin(t *testing.T) {
-	bucket, err := s3.New(s3.Config{Dir: t.TempDir(), Buckets: []string{"mossi-images"}})
+	bucket, err := s3.New(s3.Config{Dir: t.TempDir(), Buckets: []string{"mossi-images"}, AccessKey: testKey, SecretKey: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +465,7 @@ func TestWithS3Origin(t *testing.T) {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(bts.URL),
 		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("mossdev", "mossdev", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(testKey, testSecret, ""),
 	})
 	put, err := sc.PutObject(t.Context(), &awss3.PutObjectInput{
 		Bucket:      aws.String("mossi-images"),
@@ -440,8 +477,15 @@ func TestWithS3Origin(t *testing.T) {
 		t.Fatalf("put: %v", err)
 	}
 
-	_, ts, _ := newCDN(t, Config{Origin: bts.URL + "/mossi-images"})
+	// The bucket refuses anonymous reads, so a CDN without its keys
+	// serves nothing from it.
+	_, anon, _ := newCDN(t, Config{Origin: bts.URL + "/mossi-images"})
 	key := "/cards/%EC%83%88%EB%B2%BD.png"
+	if resp, body := do(t, "GET", anon.URL+key); resp.StatusCode == http.StatusOK {
+		t.Fatalf("a CDN without the bucket's keys served %q", body)
+	}
+
+	_, ts, _ := newCDN(t, Config{Origin: bts.URL + "/mossi-images", OriginAccessKey: testKey, OriginSecretKey: testSecret})
 	resp, body := do(t, "GET", ts.URL+key)
 	if resp.StatusCode != 200 || body != "새벽 세시" || resp.Header.Get("X-Cache") != xCacheMiss {
 		t.Fatalf("first GET = %d %q X-Cache %q", resp.StatusCode, body, resp.Header.Get("X-Cache"))
@@ -465,14 +509,14 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	if err := Run(t.Context(), Config{Listen: addr, Origin: "http://127.0.0.1:1/b"}); err == nil || !strings.Contains(err.Error(), addr) {
+	if err := Run(t.Context(), Config{Listen: addr, Origin: "http://127.0.0.1:1/b", PurgeToken: testToken}); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Errorf("Run on a taken port = %v, want an error naming %s", err, addr)
 	}
 	ln.Close()
 
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Config{Listen: addr, Origin: "http://127.0.0.1:1/b"}) }()
+	go func() { done <- Run(ctx, Config{Listen: addr, Origin: "http://127.0.0.1:1/b", PurgeToken: testToken}) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/_cdn/stats")
@@ -495,24 +539,30 @@ func TestRun(t *testing.T) {
 // (100 KiB) image, against reading the same object from the bucket stand-in
 // directly in the same run.
 func BenchmarkHit(b *testing.B) {
-	bucket, err := s3.New(s3.Config{Dir: b.TempDir(), Buckets: []string{"mossi-images"}})
+	bucket, err := s3.New(s3.Config{Dir: b.TempDir(), Buckets: []string{"mossi-images"}, AccessKey: testKey, SecretKey: testSecret})
 	if err != nil {
 		b.Fatal(err)
 	}
 	bts := httptest.NewServer(bucket)
 	defer func() { bts.Close(); bucket.Close() }()
+	// Direct reads are signed like the CDN's, so the baseline pays the
+	// same signature check.
+	signed := &http.Client{Transport: newSigningTransport(http.DefaultTransport, testKey, testSecret, "")}
 	req, _ := http.NewRequest("PUT", bts.URL+"/mossi-images/c.png", bytes.NewReader(bytes.Repeat([]byte{7}, 100<<10)))
+	if err := signPut(req, bytes.Repeat([]byte{7}, 100<<10)); err != nil {
+		b.Fatal(err)
+	}
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		b.Fatalf("put: %v %v", resp, err)
 	}
-	c, err := New(Config{Origin: bts.URL + "/mossi-images"})
+	c, err := New(Config{Origin: bts.URL + "/mossi-images", PurgeToken: testToken, OriginAccessKey: testKey, OriginSecretKey: testSecret})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(c)
 	defer ts.Close()
 	get := func(url string) {
-		resp, err := http.Get(url)
+		resp, err := signed.Get(url)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -535,4 +585,13 @@ func BenchmarkHit(b *testing.B) {
 			get(ts.URL + "/c.png")
 		}
 	})
+}
+
+// signPut signs an upload of body for the benchmark's bucket.
+func signPut(req *http.Request, body []byte) error {
+	sum := sha256.Sum256(body)
+	h := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", h)
+	return v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).SignHTTP(req.Context(),
+		aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}, req, h, "s3", "us-east-1", time.Now())
 }

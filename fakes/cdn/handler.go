@@ -3,6 +3,7 @@ package cdn
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,6 +36,9 @@ func (c *CDN) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodHead:
 		c.serveObject(w, r)
 	case "PURGE":
+		if !c.authorized(w, r) {
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]int{"purged": c.Purge(r.URL.Path)})
 	default:
 		w.Header().Set("Allow", "GET, HEAD, PURGE")
@@ -57,6 +61,9 @@ func (c *CDN) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "mossdev-cdn: method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		if !c.authorized(w, r) {
+			return
+		}
 		var req struct {
 			Paths []string `json:"paths"`
 		}
@@ -68,6 +75,18 @@ func (c *CDN) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// authorized checks the purge token and answers 401 when it is missing or
+// wrong.
+func (c *CDN) authorized(w http.ResponseWriter, r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if ok && subtle.ConstantTimeCompare([]byte(tok), c.purgeToken) == 1 {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="mossdev-cdn"`)
+	http.Error(w, "mossdev-cdn: purging needs the stack's purge token (Authorization: Bearer $MOSSDEV_CDN_PURGE_TOKEN)", http.StatusUnauthorized)
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -14,6 +14,11 @@
 // emulator", never with a quietly different answer. Scores use bleve's BM25
 // and are close to, not equal to, Elasticsearch's.
 //
+// As Elasticsearch 8 with security on, the served emulator (Run) answers
+// only requests authenticated as the elastic user with HTTP basic auth;
+// the rest get 401 and a security_exception. Users, roles and API keys are
+// not emulated.
+//
 // Indices persist under the data directory: one scorch index per ES index
 // plus a meta.json holding its mapping and settings.
 package elasticsearch

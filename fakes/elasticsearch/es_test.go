@@ -674,8 +674,8 @@ func TestRun(t *testing.T) {
 	ln.Close()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Config{Listen: addr, Dir: t.TempDir()}) }()
-	es, err := es8.NewClient(es8.Config{Addresses: []string{"http://" + addr}})
+	go func() { done <- Run(ctx, Config{Listen: addr, Dir: t.TempDir(), Password: "pw"}) }()
+	es, err := es8.NewClient(es8.Config{Addresses: []string{"http://elastic:pw@" + addr}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,12 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/mossdev/mossdev/fakes"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -71,12 +75,20 @@ type Config struct {
 	SQLiteURL string `json:"sqliteURL"`
 }
 
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.MongoDB }
+
 // Server is one FerretDB instance. Its port is bound from New on, and
 // connections are accepted once Serve runs.
 type Server struct {
 	fdb        *ferretdb.FerretDB
 	postgreSQL bool
 	logLevel   *slog.LevelVar
+	// ln is the client port; FerretDB itself listens on a Unix socket in
+	// sockDir (mode 0700) and clients reach it through relay.
+	ln      net.Listener
+	sockDir string
+	sock    string
 }
 
 // quiet is above every level FerretDB logs at.
@@ -102,30 +114,36 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("check config: no backend; set postgresqlURL (or sqliteURL for tests)")
 	}
 
-	// FerretDB binds inside ferretdb.New, but reports a busy port in a
-	// wrapped, location-stamped message and leaks its backend; checking
-	// first gives the plain answer in the common case.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	_ = ln.Close()
+	// FerretDB's own listener is a socket only this process's user can
+	// reach, so every client goes through the relay (see proxy.go).
+	sockDir, err := os.MkdirTemp("", "mossdev-ferretdb-")
+	if err != nil {
+		_ = ln.Close()
+		return nil, fmt.Errorf("create ferretdb socket directory: %w", err)
+	}
+	sock := filepath.Join(sockDir, "ferretdb.sock")
 
 	// FerretDB logs every failed command as a warning, and the seed's
 	// duplicate-key probes would flood the terminal: errors only.
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelError)
 	fdb, err := ferretdb.New(&ferretdb.Config{
-		Listener:      ferretdb.ListenerConfig{TCP: cfg.Listen},
+		Listener:      ferretdb.ListenerConfig{Unix: sock},
 		Logger:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		Handler:       handler,
 		PostgreSQLURL: cfg.PostgreSQLURL,
 		SQLiteURL:     cfg.SQLiteURL,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start ferretdb on %s: %w", cfg.Listen, err)
+		_ = ln.Close()
+		_ = os.RemoveAll(sockDir)
+		return nil, fmt.Errorf("start ferretdb on %s: %w", cfg.Listen, withoutStack(err))
 	}
-	return &Server{fdb: fdb, postgreSQL: handler == "postgresql", logLevel: level}, nil
+	return &Server{fdb: fdb, postgreSQL: handler == "postgresql", logLevel: level, ln: ln, sockDir: sockDir, sock: sock}, nil
 }
 
 // sqliteURL turns the configured SQLite location into the form FerretDB
@@ -158,7 +176,7 @@ func sqliteURL(raw string) (string, error) {
 
 // URI is the connection string clients use, e.g. "mongodb://127.0.0.1:27017/".
 func (s *Server) URI() string {
-	return s.fdb.MongoDBURI()
+	return "mongodb://" + s.ln.Addr().String() + "/"
 }
 
 // Serve answers MongoDB clients until ctx is done, then closes every client
@@ -166,7 +184,37 @@ func (s *Server) URI() string {
 // connected when ctx ends up to 3 s to disconnect, so allow a grace period
 // longer than that before killing a serving process.
 func (s *Server) Serve(ctx context.Context) error {
-	if err := s.fdb.Run(ctx); err != nil {
+	defer os.RemoveAll(s.sockDir)
+	var conns sync.WaitGroup
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := s.ln.Accept()
+			if err != nil {
+				return // closed at shutdown
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				b, err := net.Dial("unix", s.sock)
+				if err != nil {
+					c.Close()
+					return
+				}
+				relay(c, b)
+			}()
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		s.ln.Close()
+	}()
+	err := s.fdb.Run(ctx)
+	s.ln.Close()
+	<-accepted
+	conns.Wait() // FerretDB closed its side of every connection
+	if err != nil {
 		return fmt.Errorf("serve ferretdb: %w", err)
 	}
 	return nil
@@ -245,10 +293,10 @@ func (s *Server) checkBackend(ctx context.Context) error {
 	}
 }
 
-// backendError is a FerretDB command error with its source-location stack
+// backendError is an error with FerretDB's source-location stack
 // ("[msg_ping.go:55 handler.(*Handler).MsgPing] [backend.go:68 ...] ...")
-// cut off, so the user reads PostgreSQL's complaint first. It still
-// unwraps to the driver's error.
+// cut out, so the user reads PostgreSQL's complaint first. It still
+// unwraps to the original error.
 type backendError struct {
 	msg string
 	err error
@@ -258,15 +306,13 @@ func (e *backendError) Error() string { return e.msg }
 func (e *backendError) Unwrap() error { return e.err }
 
 func withoutStack(err error) error {
+	msg := err.Error()
 	var ce mongo.CommandError
-	if !errors.As(err, &ce) {
-		return err
+	if errors.As(err, &ce) {
+		msg = ce.Message
 	}
 	// pgx lists one line per address tried; one line reads better in a
 	// status table.
-	msg := strings.ReplaceAll(ce.Message, "\n\t", " ")
-	if i := strings.LastIndex(msg, "] "); i >= 0 && strings.HasPrefix(msg, "[") {
-		msg = msg[i+2:]
-	}
+	msg = stripTraces(strings.ReplaceAll(msg, "\n\t", " "))
 	return &backendError{msg: msg, err: err}
 }

@@ -2,6 +2,7 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -17,7 +18,14 @@ import (
 // lifetime and returns a connected client.
 func start(t *testing.T) *mongo.Client {
 	t.Helper()
-	s, err := New(Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + t.TempDir() + "/"})
+	return startWith(t, Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + t.TempDir() + "/"})
+}
+
+// startWith serves cfg (without Run's backend check) for the test's
+// lifetime and returns a connected client.
+func startWith(t *testing.T, cfg Config) *mongo.Client {
+	t.Helper()
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
@@ -234,4 +242,44 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
+}
+
+// FerretDB stamps internal errors with its call stack ("[msg_ping.go:55
+// handler.(*Handler).MsgPing] ..."); clients must get the message without
+// it. PostgreSQL being unreachable is the common internal error.
+func TestErrorsCarryNoSourceTrace(t *testing.T) {
+	c := startWith(t, Config{Listen: "127.0.0.1:0", PostgreSQLURL: "postgres://mossdev@" + freeAddr(t) + "/ferretdb"})
+	db := c.Database("mossi")
+	errs := map[string]error{
+		"ping": db.RunCommand(t.Context(), bson.D{{Key: "ping", Value: 1}}).Err(),
+	}
+	_, errs["insert"] = db.Collection("views").InsertOne(t.Context(), bson.D{{Key: "card_id", Value: 1}})
+	_, errs["find"] = db.Collection("views").Find(t.Context(), bson.D{})
+	for name, err := range errs {
+		var ce mongo.CommandError
+		if !errors.As(err, &ce) || ce.Name != "InternalError" {
+			t.Errorf("%s with PostgreSQL down = %v, want an InternalError", name, err)
+			continue
+		}
+		if strings.Contains(ce.Message, ".go:") || strings.HasPrefix(ce.Message, "[") {
+			t.Errorf("%s: error message carries a source trace: %q", name, ce.Message)
+		}
+		if !strings.Contains(ce.Message, "failed to connect") {
+			t.Errorf("%s: error message %q lost PostgreSQL's complaint", name, ce.Message)
+		}
+	}
+}
+
+func TestStripTraces(t *testing.T) {
+	for in, want := range map[string]string{
+		"[msg_ping.go:55 handler.(*Handler).MsgPing] [backend.go:68 postgresql.(*backend).Status] failed to connect": "failed to connect",
+		"[unknown] boom": "boom",
+		"insert: [pool.go:129 pool.(*Pool).Get] down": "insert: down",
+		"index [card_id_1] is [not] here":             "index [card_id_1] is [not] here",
+		"see [main.go] and [x.go:12]: fine":           "see [main.go] and [x.go:12]: fine",
+	} {
+		if got := stripTraces(in); got != want {
+			t.Errorf("stripTraces(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

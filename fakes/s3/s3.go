@@ -12,9 +12,11 @@
 // What a developer should know:
 //   - Addressing is path-style only: http://127.0.0.1:PORT/BUCKET/KEY. Set
 //     UsePathStyle in aws-sdk-go-v2 (or s3ForcePathStyle in older SDKs).
-//   - There is no authentication. Any access key and secret are accepted, and
-//     so are unsigned requests; presigned URLs work because their signature
-//     is never checked. Do not use this to test IAM or bucket policies.
+//   - Every request must be signed (AWS Signature Version 4, in the
+//     Authorization header or as a presigned URL) with the one key pair in
+//     Config; anything else is refused with S3's own error codes
+//     (AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch). That key
+//     pair may do everything: there are no IAM or bucket policies to test.
 //   - Data persists in one bbolt file under Config.Dir (StoreFile), so
 //     uploaded images survive a restart of the stand-in; deleting the file
 //     resets every bucket. Only one process can hold the store at a time.
@@ -46,15 +48,22 @@ type Config struct {
 	Listen string `json:"listen"`
 	// Dir holds the bucket store; it is created if missing.
 	Dir string `json:"dir"`
+	// AccessKey and SecretKey are the only credentials accepted.
+	AccessKey string `json:"accessKey"`
+	SecretKey string `json:"secretKey"`
 	// Buckets are created at start when they do not exist yet, so a restart
 	// on the same Dir keeps their contents.
 	Buckets []string `json:"buckets"`
 }
 
+// Kind names this fake in serve mode.
+func (Config) Kind() string { return fakes.S3 }
+
 // Server is an S3 API handler over a persistent bucket store. Close it to
 // release the store's file lock.
 type Server struct {
 	handler http.Handler
+	auth    *verifier
 	db      *bolt.DB
 }
 
@@ -78,6 +87,9 @@ const lockTimeout = 2 * time.Second
 func New(cfg Config) (*Server, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("open bucket store: no directory given (set dir)")
+	}
+	if cfg.AccessKey == "" || cfg.SecretKey == "" {
+		return nil, errors.New("check config: no credentials (set accessKey and secretKey): the bucket accepts only requests signed with them")
 	}
 	for _, name := range cfg.Buckets {
 		if err := gofakes3.ValidateBucketName(name); err != nil {
@@ -110,7 +122,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	faker := gofakes3.New(backend)
-	return &Server{handler: faker.Server(), db: db}, nil
+	return &Server{handler: faker.Server(), auth: newVerifier(cfg.AccessKey, cfg.SecretKey), db: db}, nil
 }
 
 func ensureBucket(backend gofakes3.Backend, name string) error {
@@ -127,8 +139,13 @@ func ensureBucket(backend gofakes3.Backend, name string) error {
 	return nil
 }
 
-// ServeHTTP serves the S3 REST API.
+// ServeHTTP serves the S3 REST API to requests signed with the configured
+// keys and refuses the rest as S3 does.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := s.auth.check(r); err != nil {
+		err.write(w, r)
+		return
+	}
 	s.handler.ServeHTTP(w, r)
 }
 

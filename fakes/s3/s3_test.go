@@ -18,22 +18,31 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-const bucket = "mossi-images"
+const (
+	bucket    = "mossi-images"
+	accessKey = "MOSSDEVTESTKEY"
+	secretKey = "mossdev-secret"
+)
 
 // client builds the SDK client the way mossdev's users are told to: path
-// style, any static credentials, us-east-1.
+// style, the stack's static credentials, any region.
 func client(endpoint string) *awss3.Client {
+	return clientWith(endpoint, accessKey, secretKey)
+}
+
+func clientWith(endpoint, key, secret string) *awss3.Client {
 	return awss3.New(awss3.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		UsePathStyle: true,
-		Credentials:  credentials.NewStaticCredentialsProvider("mossdev", "mossdev-secret", ""),
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(endpoint),
+		UsePathStyle:     true,
+		Credentials:      credentials.NewStaticCredentialsProvider(key, secret, ""),
+		RetryMaxAttempts: 1,
 	})
 }
 
 func newTestServer(t *testing.T, dir string) *httptest.Server {
 	t.Helper()
-	srv, err := New(Config{Dir: dir, Buckets: []string{bucket}})
+	srv, err := New(Config{Dir: dir, Buckets: []string{bucket}, AccessKey: accessKey, SecretKey: secretKey})
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
@@ -172,7 +181,7 @@ func TestPresignedGet(t *testing.T) {
 func TestRunPersistsAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfg := Config{Listen: addr, Dir: dir, Buckets: []string{bucket}}
+	cfg := Config{Listen: addr, Dir: dir, Buckets: []string{bucket}, AccessKey: accessKey, SecretKey: secretKey}
 	c := client("http://" + addr)
 
 	stop := startRun(t, cfg)
@@ -194,14 +203,14 @@ func TestRunNamesAddressInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	err = Run(t.Context(), Config{Listen: ln.Addr().String(), Dir: t.TempDir()})
+	err = Run(t.Context(), Config{Listen: ln.Addr().String(), Dir: t.TempDir(), AccessKey: accessKey, SecretKey: secretKey})
 	if err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) {
 		t.Errorf("Run on a taken port = %v, want an error naming %s", err, ln.Addr())
 	}
 }
 
 func TestNewRejectsBadBucketName(t *testing.T) {
-	_, err := New(Config{Dir: t.TempDir(), Buckets: []string{"Mossi_Images"}})
+	_, err := New(Config{Dir: t.TempDir(), Buckets: []string{"Mossi_Images"}, AccessKey: accessKey, SecretKey: secretKey})
 	if err == nil || !strings.Contains(err.Error(), `"Mossi_Images"`) {
 		t.Errorf("New with an invalid bucket name = %v", err)
 	}
@@ -209,12 +218,12 @@ func TestNewRejectsBadBucketName(t *testing.T) {
 
 func TestNewRefusesStoreInUse(t *testing.T) {
 	dir := t.TempDir()
-	first, err := New(Config{Dir: dir})
+	first, err := New(Config{Dir: dir, AccessKey: accessKey, SecretKey: secretKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	if _, err := New(Config{Dir: dir}); err == nil || !strings.Contains(err.Error(), "locked") {
+	if _, err := New(Config{Dir: dir, AccessKey: accessKey, SecretKey: secretKey}); err == nil || !strings.Contains(err.Error(), "locked") {
 		t.Errorf("second New on the same dir = %v, want a locked-store error", err)
 	}
 }
@@ -270,7 +279,7 @@ func startRun(t *testing.T, cfg Config) (stop func()) {
 }
 
 func BenchmarkPut100KiB(b *testing.B) {
-	srv, err := New(Config{Dir: b.TempDir(), Buckets: []string{bucket}})
+	srv, err := New(Config{Dir: b.TempDir(), Buckets: []string{bucket}, AccessKey: accessKey, SecretKey: secretKey})
 	if err != nil {
 		b.Fatal(err)
 	}

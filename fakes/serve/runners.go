@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,17 +14,23 @@ import (
 )
 
 func init() {
-	register(fakes.S3, s3.Run)
-	register(fakes.CDN, cdn.Run)
-	register(fakes.MongoDB, mongodb.Run)
-	register(fakes.Elasticsearch, elasticsearch.Run)
+	register(s3.Run)
+	register(cdn.Run)
+	register(mongodb.Run)
+	register(elasticsearch.Run)
 }
 
-// register adds a fake whose config decodes from JSON into C.
-func register[C any](kind string, run func(context.Context, C) error) {
+// register adds a fake under the kind its config type names. Unknown keys
+// are refused, so a config written by hand (an image's environment) with a
+// typo fails the start instead of leaving a field empty.
+func register[C fakes.Config](run func(context.Context, C) error) {
+	var zero C
+	kind := zero.Kind()
 	runners[kind] = func(ctx context.Context, raw []byte) error {
 		var c C
-		if err := json.Unmarshal(raw, &c); err != nil {
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&c); err != nil {
 			return fmt.Errorf("decode %s config: %w", kind, err)
 		}
 		return run(ctx, c)

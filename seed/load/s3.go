@@ -50,6 +50,7 @@ type s3Store struct {
 	c       *s3.Client
 	bucket  string
 	cdn     string
+	purge   string // the CDN's purge token
 	workers int
 }
 
@@ -58,7 +59,7 @@ func newS3(ctx context.Context, t Targets) (*s3Store, error) {
 	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(t.S3.Bucket)}); err != nil {
 		return nil, fmt.Errorf("connect: bucket %s: %w", t.S3.Bucket, err)
 	}
-	return &s3Store{c: c, bucket: t.S3.Bucket, cdn: t.CDN, workers: 16}, nil
+	return &s3Store{c: c, bucket: t.S3.Bucket, cdn: t.CDN, purge: t.CDNPurgeToken, workers: 16}, nil
 }
 
 func (s *s3Store) name() string { return S3 }
@@ -240,6 +241,7 @@ func (s *s3Store) purgeCDN(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.purge)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("purge cdn: %w", err)

@@ -41,6 +41,8 @@ type Targets struct {
 	Elasticsearch string
 	S3            S3Target
 	CDN           string
+	// CDNPurgeToken authorizes purges (reset empties the cache).
+	CDNPurgeToken string
 	// Redis are the cache shards' URLs, in shard order: the order the
 	// sharding function's index refers to.
 	Redis []string
@@ -68,8 +70,9 @@ func TargetsFor(e *stack.Runtime) Targets {
 		Elasticsearch: elasticsearch.URL(e),
 		S3: S3Target{Endpoint: s3.Endpoint(e), Bucket: s3.Bucket, Region: s3.Region,
 			AccessKey: e.Secrets.S3AccessKey, SecretKey: e.Secrets.S3SecretKey},
-		CDN:  cdn.URL(e),
-		AMQP: haproxy.AMQPURL(e),
+		CDN:           cdn.URL(e),
+		CDNPurgeToken: e.Secrets.CDNPurgeToken,
+		AMQP:          haproxy.AMQPURL(e),
 	}
 	for i := range e.Options.RedisShards {
 		t.Redis = append(t.Redis, fmt.Sprintf("redis://:%s@%s/0", e.Secrets.RedisPassword, e.Addr(redis.ShardName(i), "main")))

@@ -3,15 +3,18 @@ package stacktest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -102,5 +105,85 @@ func TestS3PutGetThenCDNMissThenHit(t *testing.T) {
 		if xc := resp.Header.Get("X-Cache"); xc != want {
 			t.Fatalf("CDN GET %d: X-Cache %q, want %q", i, xc, want)
 		}
+	}
+}
+
+// The bucket accepts only the stack's keys, as S3 does: a wrong key, a
+// wrong secret and no signature are refused with S3's codes; a presigned
+// URL made with the right keys works.
+func TestS3RefusesAnyoneButTheStacksKeys(t *testing.T) {
+	bucket := stacktest.Var(t, "MOSSDEV_S3_BUCKET")
+	key := fmt.Sprintf("cards/it/auth-%d.png", time.Now().UnixNano())
+	ctx := t.Context()
+	with := func(ak, sk string) *s3.Client {
+		return s3.New(s3.Options{BaseEndpoint: aws.String(stacktest.URL(t, "s3")), Region: stacktest.Var(t, "MOSSDEV_S3_REGION"),
+			UsePathStyle: true, Credentials: credentials.NewStaticCredentialsProvider(ak, sk, ""), RetryMaxAttempts: 1})
+	}
+	for name, tc := range map[string]struct {
+		c    *s3.Client
+		code string
+	}{
+		"wrong access key": {with("AKIAWRONGWRONGWRONG", stacktest.Var(t, "MOSSDEV_S3_SECRET_KEY")), "InvalidAccessKeyId"},
+		"wrong secret":     {with(stacktest.Var(t, "MOSSDEV_S3_ACCESS_KEY"), "wrong-secret"), "SignatureDoesNotMatch"},
+	} {
+		_, err := tc.c.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader([]byte("x"))})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != tc.code {
+			t.Errorf("%s: put = %v, want %s", name, err, tc.code)
+		}
+	}
+	resp, err := http.Get(stacktest.URL(t, "s3") + "/" + bucket + "?list-type=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !bytes.Contains(b, []byte("<Code>AccessDenied</Code>")) {
+		t.Errorf("unsigned list: %d %s, want 403 AccessDenied", resp.StatusCode, b)
+	}
+
+	cl := s3Client(t)
+	if _, err := cl.PutObject(ctx, &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: bytes.NewReader([]byte("signed"))}); err != nil {
+		t.Fatalf("put with the stack's keys: %v", err)
+	}
+	t.Cleanup(func() { cl.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: &bucket, Key: &key}) })
+	pre, err := s3.NewPresignClient(cl).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(pre.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "signed" {
+		t.Errorf("presigned get: %d %q", resp.StatusCode, b)
+	}
+}
+
+// Purging the CDN needs the stack's token.
+func TestCDNPurgeNeedsToken(t *testing.T) {
+	purge := func(auth string) int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, stacktest.URL(t, "cdn")+"/_cdn/purge",
+			strings.NewReader(`{"paths":["/cards/it/*"]}`))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := purge(""); code != http.StatusUnauthorized {
+		t.Errorf("purge without a token: %d, want 401", code)
+	}
+	if code := purge("Bearer wrong"); code != http.StatusUnauthorized {
+		t.Errorf("purge with a wrong token: %d, want 401", code)
+	}
+	if code := purge("Bearer " + stacktest.Var(t, "MOSSDEV_CDN_PURGE_TOKEN")); code != http.StatusOK {
+		t.Errorf("purge with MOSSDEV_CDN_PURGE_TOKEN: %d, want 200", code)
 	}
 }

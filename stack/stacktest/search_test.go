@@ -2,6 +2,8 @@ package stacktest_test
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -93,4 +95,37 @@ func searchIDs(t *testing.T, es *elasticsearch.Client, idx, body string) []strin
 		ids = append(ids, h.ID)
 	}
 	return ids
+}
+
+// Elasticsearch runs with security on: without the credentials the env URL
+// carries, go-elasticsearch gets 401 and ES's security_exception.
+func TestElasticsearchNeedsCredentials(t *testing.T) {
+	withCreds := stacktest.URL(t, "elasticsearch")
+	u, err := url.Parse(withCreds)
+	if err != nil || u.User == nil {
+		t.Fatalf("MOSSDEV_ELASTICSEARCH_URL %q carries no credentials", withCreds)
+	}
+	u.User = nil
+	for name, tc := range map[string]struct {
+		addr string
+		want int
+	}{"without credentials": {u.String(), http.StatusUnauthorized}, "with the env URL's": {withCreds, http.StatusOK}} {
+		es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{tc.addr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := es.Cluster.Health()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		body := res.String()
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s: %s, want %d", name, body, tc.want)
+		}
+		if tc.want == http.StatusUnauthorized && (!strings.Contains(body, "security_exception") ||
+			!strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Basic realm=\"security\"")) {
+			t.Errorf("%s: %s (WWW-Authenticate %q), want ES's security_exception and Basic challenge", name, body, res.Header.Get("WWW-Authenticate"))
+		}
+	}
 }

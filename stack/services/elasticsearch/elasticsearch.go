@@ -5,13 +5,18 @@
 // native backend runs mossdev's Elasticsearch API emulator on bleve (a
 // stand-in, named so in every output); the docker backend runs the real one.
 // Korean text is indexed with the `cjk` analyzer, which makes overlapping
-// bigrams of Hangul as Elasticsearch does.
+// bigrams of Hangul as Elasticsearch does. Both run with Elasticsearch 8's
+// security on: requests authenticate as the `elastic` user with the
+// stack's generated password, which MOSSDEV_ELASTICSEARCH_URL carries
+// (http://elastic:PASSWORD@127.0.0.1:PORT; curl, go-elasticsearch and
+// elasticsearch-py take the credentials from the URL).
 package elasticsearch
 
 import (
-	"fmt"
+	"net/url"
 
 	"github.com/mossdev/mossdev/fakes"
+	fakees "github.com/mossdev/mossdev/fakes/elasticsearch"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/probe"
 )
@@ -35,8 +40,8 @@ func Service(backend string) stack.Service {
 		Role:  "full-text and geo search over cards (replaced CloudSearch; geo moved here from MongoDB)",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
-			env, err := fakes.ServeEnv(fakes.Elasticsearch, map[string]any{
-				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name)})
+			env, err := fakes.ServeEnv(fakees.Config{
+				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Password: e.Secrets.ElasticPassword})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
@@ -46,5 +51,11 @@ func Service(backend string) stack.Service {
 	}
 }
 
-// URL is the HTTP endpoint.
-func URL(e *stack.Runtime) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }
+// User is the built-in superuser apps authenticate as.
+const User = fakees.ElasticUser
+
+// URL is the HTTP endpoint with the elastic user's credentials in it.
+func URL(e *stack.Runtime) string {
+	u := url.URL{Scheme: "http", User: url.UserPassword(User, e.Secrets.ElasticPassword), Host: e.Addr(Name, "main")}
+	return u.String()
+}

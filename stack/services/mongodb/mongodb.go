@@ -46,9 +46,9 @@ func Service(backend string) stack.Service {
 		Ports: []string{"main"},
 		Needs: needs,
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
-			env, err := fakes.ServeEnv(fakes.MongoDB, map[string]any{
-				"listen":        e.Addr(Name, "main"),
-				"postgresqlURL": postgres.SuperuserURL(e, postgres.FerretDBDB),
+			env, err := fakes.ServeEnv(fakemongo.Config{
+				Listen:        e.Addr(Name, "main"),
+				PostgreSQLURL: postgres.SuperuserURL(e, postgres.FerretDBDB),
 			})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/probe"
 )
 
 // countCap stops the listing: production held hundreds of millions of
@@ -20,14 +21,7 @@ const countCap = 100_000
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	c := awss3.New(awss3.Options{
-		BaseEndpoint:     aws.String(Endpoint(e)),
-		Region:           Region,
-		UsePathStyle:     true,
-		Credentials:      credentials.NewStaticCredentialsProvider(e.Secrets.S3AccessKey, e.Secrets.S3SecretKey, ""),
-		RetryMaxAttempts: 1,
-	})
-	p := awss3.NewListObjectsV2Paginator(c, &awss3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
+	p := awss3.NewListObjectsV2Paginator(client(e), &awss3.ListObjectsV2Input{Bucket: aws.String(Bucket)})
 	var n, size int64
 	for p.HasMorePages() && n < countCap {
 		page, err := p.NextPage(ctx)
@@ -50,4 +44,27 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		{Name: "objects", Value: objects},
 		{Name: "bytes", Value: fmt.Sprintf("%d (%.1f MiB)", size, float64(size)/(1<<20))},
 	}, nil
+}
+
+// client is an S3 client with the stack's keys, for one-shot readings: a
+// failure is reported, not retried.
+func client(e *stack.Runtime) *awss3.Client {
+	return awss3.New(awss3.Options{
+		BaseEndpoint:     aws.String(Endpoint(e)),
+		Region:           Region,
+		UsePathStyle:     true,
+		Credentials:      credentials.NewStaticCredentialsProvider(e.Secrets.S3AccessKey, e.Secrets.S3SecretKey, ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+// readiness lists one key of the image bucket with a signed request: the
+// bucket exists, the server speaks S3 and accepts the stack's keys. (An
+// unsigned probe would only see the refusal every anonymous caller gets.)
+func readiness(e *stack.Runtime) probe.Probe {
+	c := client(e)
+	return probe.New("signed S3 list of bucket "+Bucket+" at "+Endpoint(e), func(ctx context.Context) error {
+		_, err := c.ListObjectsV2(ctx, &awss3.ListObjectsV2Input{Bucket: aws.String(Bucket), MaxKeys: aws.Int32(1)})
+		return err
+	})
 }

@@ -1,16 +1,18 @@
 // Package s3 is the card-image bucket (Amazon S3's role): hundreds of
 // millions of card images in production, served to clients through the CDN.
 // mossdev runs gofakes3 in its own process, persistent under the stack's
-// data dir, path-style addressed. It checks no signatures: the generated
-// keys are there so apps configure real credentials the same way.
+// data dir, path-style addressed. Like S3 it accepts only requests signed
+// (SigV4, header or presigned URL) with the stack's generated keys
+// (MOSSDEV_S3_ACCESS_KEY, MOSSDEV_S3_SECRET_KEY), so apps configure
+// credentials exactly as they would for S3.
 package s3
 
 import (
 	"fmt"
 
 	"github.com/mossdev/mossdev/fakes"
+	fakes3 "github.com/mossdev/mossdev/fakes/s3"
 	"github.com/mossdev/mossdev/stack"
-	"github.com/mossdev/mossdev/stack/probe"
 )
 
 // Name is the service id; Bucket the image bucket; Region the one apps set.
@@ -30,12 +32,13 @@ func Service(backend string) stack.Service {
 		Role:  "card images bucket (S3's role), path-style; served to clients through the CDN",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
-			env, err := fakes.ServeEnv(fakes.S3, map[string]any{
-				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name), "buckets": []string{Bucket}})
+			env, err := fakes.ServeEnv(fakes3.Config{
+				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Buckets: []string{Bucket},
+				AccessKey: e.Secrets.S3AccessKey, SecretKey: e.Secrets.S3SecretKey})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   docker,
-		Probe:    func(e *stack.Runtime) probe.Probe { return probe.S3(Endpoint(e), Bucket) },
+		Probe:    readiness,
 		URL:      Endpoint,
 		Counters: counters,
 		Extra: func(e *stack.Runtime) map[string]string {
