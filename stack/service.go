@@ -21,6 +21,10 @@ type Service struct {
 	Kind string
 	// Role is one line on what the component does in the Mossi platform.
 	Role string
+	// Explain is the component's part in the platform for a new hire, a few
+	// sentences the TUI shows under its diagram and in the detail view:
+	// why it is there and what to try (stop it, watch what follows).
+	Explain string
 	// StandIn is non-empty when mossdev runs a compatible stand-in instead of
 	// the real server; every output shows it.
 	StandIn string

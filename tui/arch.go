@@ -505,7 +505,7 @@ func (a *archView) panel(h int) []string {
 	}
 	room := h - len(head) - len(tail)
 	var body []string
-	for _, l := range wrap(explain[b.id], width-1) {
+	for _, l := range wrap(a.explain(b), width-1) {
 		body = append(body, st.Dim.Render(l))
 	}
 	if room < len(body) {
@@ -519,6 +519,20 @@ func (a *archView) panel(h int) []string {
 		out[i] = fit(out[i], width)
 	}
 	return out
+}
+
+// explain is what a box is for: the app tier's note, or the explanation
+// its services carry (every member of a kind shares one).
+func (a *archView) explain(b *archBox) string {
+	if b.id == "app" {
+		return appExplain
+	}
+	for _, m := range b.members {
+		if s := a.w.by[m]; s != nil && s.svc.Explain != "" {
+			return s.svc.Explain
+		}
+	}
+	return ""
 }
 
 func orWaiting(state string) string {

@@ -71,7 +71,7 @@ func (d *detailPane) View() string {
 			top = append(top, fit("", labelW)+l)
 		}
 	}
-	if ex := explain[s.svc.Kind]; ex != "" {
+	if ex := s.svc.Explain; ex != "" {
 		for _, l := range wrap(ex, width-labelW) {
 			top = append(top, fit("", labelW)+st.Dim.Render(l))
 		}

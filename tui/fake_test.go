@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/services"
 )
 
 // fakeSource is an in-memory stack: states are set by the test, Stop and
@@ -49,6 +50,14 @@ func platformServices() []stack.Service {
 	out = append(out, sv("haproxy", "haproxy", "load balancer in front of RabbitMQ", "rabbitmq-1", "rabbitmq-2", "rabbitmq-3"),
 		sv("elasticsearch", "elasticsearch", "search"), sv("s3", "s3", "images"), sv("cdn", "cdn", "CDN", "s3"))
 	out[3].StandIn = "FerretDB 1.24 (stand-in for MongoDB)"
+	// The explanations are the real services' own.
+	explain := map[string]string{}
+	for _, s := range services.Platform(stack.DefaultOptions()) {
+		explain[s.Kind] = s.Explain
+	}
+	for i := range out {
+		out[i].Explain = explain[out[i].Kind]
+	}
 	return out
 }
 

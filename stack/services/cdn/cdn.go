@@ -25,6 +25,8 @@ const StandIn = "mossdev CDN (caching proxy in CloudFront's role)"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name, StandIn: StandIn,
+		Explain: "The CDN in front of the image bucket (CloudFront's role): it caches card images so S3 sees only " +
+			"misses. A warm cache has a high hit ratio; stop S3 and cached images are still served until they expire.",
 		Role:  "CDN in front of the image bucket (CloudFront's role): caches card images",
 		Ports: []string{"main"},
 		Needs: []string{s3.Name},

@@ -26,6 +26,8 @@ const (
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
+		Explain: "Hashtag search: LIKE over 6 million hashtags was too slow on the main database, so the " +
+			"deduplicated tags live here. utf8mb4 (MariaDB's utf8 rejects emoji), and a binary collation so #Love ≠ #love.",
 		Role:     "hashtag search: 6M deduplicated hashtags, utf8mb4 for emoji, case-sensitive collation",
 		Ports:    []string{"main"},
 		Native:   native,

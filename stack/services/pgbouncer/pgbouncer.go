@@ -23,6 +23,9 @@ const Name = "pgbouncer"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
+		Explain: "The connection pooler in front of PostgreSQL, in transaction pooling mode: thousands of app " +
+			"connections share a small pool of server connections. Clients waiting means the pool is too small. " +
+			"Prepared statements do not survive across transactions here, so use the simple protocol.",
 		Role:     "connection pooler in front of PostgreSQL (transaction pooling); apps connect here",
 		Ports:    []string{"main"},
 		Needs:    []string{postgres.Name},

@@ -36,6 +36,9 @@ const (
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
+		Explain: "The main database: users, cards, hashtag links and the unique view counts all live here. " +
+			"PostgreSQL forks a process per connection, so apps never connect directly: they go through PgBouncer. " +
+			"Stop it and watch PgBouncer and the MongoDB stand-in (it stores its collections here) turn unhealthy.",
 		Role:       "main database: users, cards, hashtag links, unique view counts (apps reach it through PgBouncer)",
 		Ports:      []string{"main"},
 		StopSignal: "INT", // "fast" shutdown; SIGTERM's "smart" one waits for every client

@@ -47,6 +47,11 @@ const (
 	ctlBin    = "/usr/lib/rabbitmq/bin/rabbitmqctl"
 )
 
+// explain is the cluster's part in the platform for a new hire.
+const explain = "The Celery broker, a cluster of nodes: async jobs, delayed jobs and the cache→database " +
+	"write-behind flushes. Redis as a broker was unstable under Mossi's load. Stop one node: HAProxy " +
+	"moves its sessions to the others and the queues stay available."
+
 // Nodes describes an n-node cluster.
 func Nodes(n int) []stack.Service {
 	out := make([]stack.Service, n)
@@ -59,7 +64,7 @@ func Nodes(n int) []stack.Service {
 		role := fmt.Sprintf("Celery broker, cluster node %d of %d (apps reach the cluster through HAProxy)", i, n)
 		i := i
 		out[i-1] = stack.Service{
-			Name: name, Kind: Kind, Role: role, Ports: ports,
+			Name: name, Kind: Kind, Role: role, Ports: ports, Explain: explain,
 			Native: func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, i) },
 			Docker: func(e *stack.Runtime) (stack.DockerSpec, error) { return docker(e, i) },
 			Probe: func(e *stack.Runtime) probe.Probe {

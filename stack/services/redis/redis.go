@@ -17,6 +17,11 @@ import (
 // Kind is the service kind; shards are named redis-0..redis-N-1.
 const Kind = "redis"
 
+// explain is the shards' part in the platform for a new hire.
+const explain = "The main cache, several independent servers sharded by the app: shard = crc32(key) % shards. " +
+	"A miss falls back to the database. Writes go to Redis first (write-behind) and reach PostgreSQL later " +
+	"through Celery jobs. Kill a shard: its keys miss, the others keep serving."
+
 // ShardName is the service id of shard i.
 func ShardName(i int) string { return fmt.Sprintf("redis-%d", i) }
 
@@ -26,7 +31,7 @@ func Shards(n int) []stack.Service {
 	for i := range n {
 		name := ShardName(i)
 		out[i] = stack.Service{
-			Name: name, Kind: Kind,
+			Name: name, Kind: Kind, Explain: explain,
 			Role:     fmt.Sprintf("cache shard %d of %d: the app picks the shard by hashing the key; write-behind keeps data here before PostgreSQL", i, n),
 			Ports:    []string{"main"},
 			Native:   func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, name) },

@@ -27,6 +27,8 @@ const StandIn = "gofakes3 (S3 emulator)"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name, StandIn: StandIn,
+		Explain: "The card-image bucket: hundreds of millions of images in production. Clients never fetch from it " +
+			"directly; the CDN does, on a miss.",
 		Role:  "card images bucket (S3's role), path-style; served to clients through the CDN",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
