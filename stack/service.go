@@ -57,9 +57,12 @@ type Service struct {
 	Counters func(ctx context.Context, e *Runtime) ([]Counter, error)
 }
 
-// Counter is one live figure read from a service.
+// Counter is one live figure read from a service. Readers find a counter
+// by Key, a constant of the service's package (pgbouncer.ClientsActive);
+// Label is for people and may change.
 type Counter struct {
-	Name  string `json:"name"`
+	Key   string `json:"key"`
+	Label string `json:"label"`
 	Value string `json:"value"`
 }
 

@@ -123,7 +123,7 @@ func (d *detailPane) View() string {
 			if i == 0 {
 				l = label("counters")
 			}
-			top = append(top, l+c.Name+": "+st.Bold.Render(c.Value))
+			top = append(top, l+c.Label+": "+st.Bold.Render(c.Value))
 		}
 		if !s.countersAt.IsZero() {
 			top[len(top)-1] += st.Dim.Render("  (read " + s.countersAt.Format("15:04:05") + ")")

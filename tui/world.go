@@ -48,10 +48,11 @@ func (s *svcState) state() string {
 	return s.status.State
 }
 
-// counter returns a counter's value by name.
-func (s *svcState) counter(name string) (string, bool) {
+// counter returns a counter's value by key (the service package's
+// constant).
+func (s *svcState) counter(key string) (string, bool) {
 	for _, c := range s.counters {
-		if c.Name == name {
+		if c.Key == key {
 			return c.Value, true
 		}
 	}

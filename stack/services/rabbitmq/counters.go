@@ -15,6 +15,9 @@ import (
 // wait (seed.WriteBehindName). The counters report their depth.
 var Queues = []string{"celery", "writebehind"}
 
+// QueueKey is the key of the counter of a queue's depth.
+func QueueKey(queue string) string { return "queue:" + queue }
+
 // nodeCounters reads the queue depths through node i itself, so the detail
 // of a node shows whether that node answers and what the cluster holds.
 func nodeCounters(i int) func(context.Context, *stack.Runtime) ([]stack.Counter, error) {
@@ -46,7 +49,7 @@ func QueueDepths(ctx context.Context, url string) ([]stack.Counter, error) {
 		defer conn.Close()
 		var out []stack.Counter
 		for _, q := range Queues {
-			out = append(out, stack.Counter{Name: "queue " + q, Value: depth(conn, q)})
+			out = append(out, stack.Counter{Key: QueueKey(q), Label: "queue " + q, Value: depth(conn, q)})
 		}
 		done <- result{out: out}
 	}()
