@@ -391,6 +391,9 @@ func TestCompactLabels(t *testing.T) {
 	if got := mask("redis://:pw@127.0.0.1:1/0"); got != "redis://:••••••@127.0.0.1:1/0" {
 		t.Errorf("mask = %s", got)
 	}
+	if got := mask("redis://default:pw@127.0.0.1:1/0"); got != "redis://default:••••••@127.0.0.1:1/0" {
+		t.Errorf("mask with a user = %s", got)
+	}
 	if got := mask("http://127.0.0.1:9200"); got != "http://127.0.0.1:9200" {
 		t.Errorf("mask without secret = %s", got)
 	}

@@ -26,7 +26,7 @@ const (
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, postgres.CountTimeout)
 	defer cancel()
-	cfg, err := pgx.ParseConfig(AdminURL(e))
+	cfg, err := pgx.ParseConfig(ConsoleURL(e, false))
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,13 @@ const explain = "The main cache, several independent servers sharded by the app:
 // ShardName is the service id of shard i.
 func ShardName(i int) string { return fmt.Sprintf("redis-%d", i) }
 
+// ShardURL is how an app reaches shard i. The user is spelled out:
+// Debian's redis-cli 7.0 turns "redis://:PASSWORD@" into AUTH "" PASSWORD,
+// which the server refuses; "default" is the user requirepass protects.
+func ShardURL(e *stack.Runtime, i int) string {
+	return fmt.Sprintf("redis://default:%s@%s/0", e.Secrets.RedisPassword, e.Addr(ShardName(i), "main"))
+}
+
 // Shards describes n shards.
 func Shards(n int) []stack.Service {
 	out := make([]stack.Service, n)
@@ -40,9 +47,7 @@ func Shards(n int) []stack.Service {
 			Probe: func(e *stack.Runtime) probe.Probe {
 				return probe.Redis(e.Addr(name, "main"), e.Secrets.RedisPassword)
 			},
-			URL: func(e *stack.Runtime) string {
-				return fmt.Sprintf("redis://:%s@%s/0", e.Secrets.RedisPassword, e.Addr(name, "main"))
-			},
+			URL: func(e *stack.Runtime) string { return ShardURL(e, i) },
 		}
 	}
 	return out
