@@ -108,9 +108,9 @@ func (d *detailPane) View() string {
 	}
 	switch {
 	case s.status.Error != "" && state != stack.StateHealthy:
-		top = append(top, label("error")+st.Error.Render(firstLine(s.status.Error)))
+		top = append(top, label("error")+st.Error.Render(stack.FirstLine(s.status.Error)))
 	case s.lastErr != "":
-		top = append(top, label("last error")+st.Dim.Render(s.lastErrAt.Format("15:04:05")+" ")+st.Error.Render(firstLine(s.lastErr)))
+		top = append(top, label("last error")+st.Dim.Render(s.lastErrAt.Format("15:04:05")+" ")+st.Error.Render(stack.FirstLine(s.lastErr)))
 	default:
 		top = append(top, label("last error")+st.Dim.Render("none since the UI started"))
 	}

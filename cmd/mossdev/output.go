@@ -70,9 +70,7 @@ func statusTable(w io.Writer, sts []stack.Status) {
 }
 
 func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
+	s = stack.FirstLine(s)
 	if len(s) > 90 {
 		s = s[:87] + "..."
 	}
