@@ -18,7 +18,7 @@ func SessionsKey(node string) string { return "sessions:" + node }
 
 // counters reads current sessions per RabbitMQ node from the stats CSV
 // (stopping a node shows its sessions move to the others) and the queue
-// depths through the AMQP frontend, as apps see the broker.
+// depths the cluster behind it holds.
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
@@ -27,7 +27,7 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		return nil, err
 	}
 	out := sessions
-	qs, err := rabbitmq.QueueDepths(ctx, AMQPURL(e))
+	qs, err := rabbitmq.QueueDepths(ctx, e, 0)
 	if err != nil {
 		for _, q := range rabbitmq.Queues {
 			out = append(out, stack.Counter{Key: rabbitmq.QueueKey(q), Label: "queue " + q, Value: "unavailable: " + err.Error()})
