@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"iter"
 	"strconv"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8/esutil"
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/seed/shard"
@@ -89,6 +87,9 @@ func Raw(ctx context.Context, t Targets, store string, ds *seed.Dataset, limit i
 	return RawResult{Store: store, Rows: n, Elapsed: elapsed}, nil
 }
 
+// rawPrefix names the scratch tables, indices, keys and queues.
+const rawPrefix = "mossdev_raw_"
+
 // rawPG copies n rows split like the seed's over scratch copies of the four
 // tables (LIKE ... INCLUDING ALL: the same indexes, no foreign keys, as in
 // the seed's load), in one transaction through PgBouncer.
@@ -108,42 +109,33 @@ func rawPG(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 		}
 	}
 	at := sample[0][4]
-	tables := []struct {
-		name string
-		cols []string
-		rows iter.Seq[[]any]
-	}{
-		{"users", []string{"id", "nickname", "created_at"}, counted(share(c.Users), func(i int64) []any {
+	rows := pgRows{
+		users: counted(share(c.Users), func(i int64) []any {
 			return []any{i, "raw" + strconv.FormatInt(i, 10), at}
-		})},
-		{"hashtags", []string{"id", "name"}, counted(share(ds.UsedTags()), func(i int64) []any {
+		}),
+		hashtags: counted(share(ds.UsedTags()), func(i int64) []any {
 			return []any{i, "raw" + strconv.FormatInt(i, 10)}
-		})},
-		{"cards", []string{"id", "user_id", "text", "image_key", "created_at", "latitude", "longitude", "place", "unique_view_count", "like_count"},
-			counted(share(c.Cards), func(i int64) []any {
-				r := sample[i%int64(len(sample))]
-				return []any{i, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]}
-			})},
-		{"card_hashtags", []string{"card_id", "position", "hashtag_id"}, counted(share(links(ds)), func(i int64) []any {
+		}),
+		cards: counted(share(c.Cards), func(i int64) []any {
+			r := sample[i%int64(len(sample))]
+			return []any{i, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]}
+		}),
+		links: counted(share(links(ds)), func(i int64) []any {
 			return []any{i/5 + 1, int16(i % 5), i}
-		})},
+		}),
 	}
-	for _, tb := range tables {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS mossdev_raw_%s; CREATE TABLE mossdev_raw_%s (LIKE %s INCLUDING ALL)", tb.name, tb.name, tb.name)); err != nil {
+	for _, name := range pgTables {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s%s; CREATE TABLE %s%s (LIKE %s INCLUDING ALL)", rawPrefix, name, rawPrefix, name, name)); err != nil {
 			return 0, err
 		}
-		defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS mossdev_raw_"+tb.name) //nolint:errcheck // scratch
+		defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+rawPrefix+name) //nolint:errcheck // scratch
 	}
 	// The rows are built on the fly from the sample: a slice header and a
 	// small string per row, next to nothing beside the COPY.
 	t0 := time.Now()
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		for _, tb := range tables {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"mossdev_raw_" + tb.name}, tb.cols, newCopySource(tb.rows, nil)); err != nil {
-				return fmt.Errorf("copy %s: %w", tb.name, err)
-			}
-		}
-		return nil
+		_, err := copyTables(ctx, tx, rawPrefix, rows, nil)
+		return err
 	})
 	return time.Since(t0), err
 }
@@ -158,43 +150,27 @@ func counted(n int64, row func(i int64) []any) iter.Seq[[]any] {
 	}
 }
 
-// rawMaria LOAD DATAs n rows into a scratch copy of the search table, the
-// name key built afterwards, as the seed does.
+// rawMaria loads n hashtags into a scratch copy of the search table with
+// the seed's own LOAD DATA path, the name key built afterwards as the seed
+// does.
 func rawMaria(ctx context.Context, t Targets, n int64) (time.Duration, error) {
 	s, err := newMaria(ctx, t)
 	if err != nil {
 		return 0, err
 	}
 	defer s.close()
-	var buf bytes.Buffer
-	for i := int64(1); i <= n; i++ {
-		fmt.Fprintf(&buf, "%d\traw%d일상🌙\t%d\n", i, i, i%7)
-	}
-	const table = "mossdev_raw_hashtags"
+	table := rawPrefix + "hashtags"
 	defer s.db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table) //nolint:errcheck // scratch
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	for _, q := range []string{"DROP TABLE IF EXISTS " + table, fmt.Sprintf(HashtagTable, table)} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return 0, err
+	tags := func(yield func(seed.Tag, int64) bool) {
+		for i := int64(1); i <= n; i++ {
+			if !yield(seed.Tag{ID: i, Name: "raw" + strconv.FormatInt(i, 10) + "일상🌙"}, i%7) {
+				return
+			}
 		}
 	}
-	name := "mossdev-raw-" + strconv.FormatInt(readerSeq.Add(1), 10)
-	data := buf.Bytes()
-	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
-	defer mysql.DeregisterReaderHandler(name)
 	t0 := time.Now()
-	if _, err := conn.ExecContext(ctx, `LOAD DATA LOCAL INFILE 'Reader::`+name+`' INTO TABLE `+table+`
-		CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (id, name, card_count)`); err != nil {
-		return 0, err
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(HashtagNameKey, table)); err != nil {
-		return 0, err
-	}
-	return time.Since(t0), nil
+	_, err = s.loadTable(ctx, table, tags, n, nil)
+	return time.Since(t0), err
 }
 
 // rawMongo inserts n view-shaped documents, built beforehand, with the
