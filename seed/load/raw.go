@@ -1,26 +1,20 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/esutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/mossdev/mossdev/seed"
-	"github.com/mossdev/mossdev/seed/shard"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
 // RawResult is one store's raw bulk rate: the same driver and bulk path
@@ -174,58 +168,32 @@ func rawMaria(ctx context.Context, t Targets, n int64) (time.Duration, error) {
 }
 
 // rawMongo inserts n view-shaped documents, built beforehand, with the
-// seed's workers and batch size.
+// seed's own insert path (its workers and batch size).
 func rawMongo(ctx context.Context, t Targets, n int64) (time.Duration, error) {
 	s, err := newMongo(ctx, t)
 	if err != nil {
 		return 0, err
 	}
 	defer s.close()
-	coll := s.db.Collection("mossdev_raw_views")
+	coll := s.db.Collection(rawPrefix + "views")
 	_ = coll.Drop(ctx)
 	defer coll.Drop(context.WithoutCancel(ctx)) //nolint:errcheck // scratch
 	at := time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC)
-	var batches [][]any
-	for i := int64(0); i < n; i += int64(s.batch) {
-		b := make([]any, 0, s.batch)
-		for j := i; j < min(n, i+int64(s.batch)); j++ {
-			var id bson.ObjectID
-			binary.BigEndian.PutUint32(id[0:4], uint32(at.Unix()))
-			binary.BigEndian.PutUint64(id[4:12], uint64(j))
-			b = append(b, ViewDoc{ID: id, CardID: j/10 + 1, UserID: j%5000 + 1, ViewedAt: at.Add(time.Duration(j) * time.Millisecond)})
-		}
-		batches = append(batches, b)
+	docs := make([]ViewDoc, n)
+	for j := range docs {
+		var id bson.ObjectID
+		binary.BigEndian.PutUint32(id[0:4], uint32(at.Unix()))
+		binary.BigEndian.PutUint64(id[4:12], uint64(j))
+		docs[j] = ViewDoc{ID: id, CardID: int64(j)/10 + 1, UserID: int64(j)%5000 + 1, ViewedAt: at.Add(time.Duration(j) * time.Millisecond)}
 	}
 	t0 := time.Now()
-	g, gctx := errgroup.WithContext(ctx)
-	work := make(chan []any)
-	g.Go(func() error {
-		defer close(work)
-		for _, b := range batches {
-			select {
-			case work <- b:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		return nil
-	})
-	for range s.workers {
-		g.Go(func() error {
-			for b := range work {
-				if _, err := coll.InsertMany(gctx, b, options.InsertMany().SetOrdered(false)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	err = g.Wait()
+	_, _, err = s.insertViews(ctx, coll, slices.Values(docs), nil)
 	return time.Since(t0), err
 }
 
 // rawES bulk-indexes n copies of real card documents (a sample of 1,000
-// cycled) into a scratch index with the cards mapping.
+// cycled) into a scratch index with the cards mapping, with the seed's own
+// bulk path.
 func rawES(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newES(ctx, t)
 	if err != nil {
@@ -245,29 +213,21 @@ func rawES(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 		b, _ := json.Marshal(NewCardDoc(c))
 		sample = append(sample, b)
 	}
-	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{Client: s.es, Index: index, NumWorkers: s.workers, FlushBytes: 4 << 20, FlushInterval: time.Minute})
-	if err != nil {
-		return 0, err
-	}
-	t0 := time.Now()
-	for i := int64(1); i <= n; i++ {
-		if err := bi.Add(ctx, esutil.BulkIndexerItem{Action: "index", DocumentID: strconv.FormatInt(i, 10),
-			Body: bytes.NewReader(sample[i%int64(len(sample))])}); err != nil {
-			return 0, err
+	docs := func(yield func(string, []byte) bool) {
+		for i := int64(1); i <= n; i++ {
+			if !yield(strconv.FormatInt(i, 10), sample[i%int64(len(sample))]) {
+				return
+			}
 		}
 	}
-	if err := bi.Close(ctx); err != nil {
-		return 0, err
-	}
-	elapsed := time.Since(t0)
-	if st := bi.Stats(); st.NumFailed > 0 {
-		return elapsed, fmt.Errorf("%d documents failed", st.NumFailed)
-	}
-	return elapsed, nil
+	t0 := time.Now()
+	_, err = s.bulkIndex(ctx, index, docs, n, nil)
+	return time.Since(t0), err
 }
 
 // rawS3 puts n card images (a sample of 64, generated beforehand, cycled)
-// from the seed's number of workers under a scratch prefix.
+// under a scratch prefix with the seed's own put path (its workers and
+// blocks), without the MD5 records.
 func rawS3(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newS3(ctx, t)
 	if err != nil {
@@ -284,31 +244,21 @@ func rawS3(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 	key := func(i int64) string { return "_mossdev/raw/" + strconv.FormatInt(i, 10) + ".png" }
 	defer func() {
 		var keys []string
-		for i := int64(0); i < n; i++ {
-			if keys = append(keys, key(i)); len(keys) == 1000 || i == n-1 {
+		for i := int64(1); i <= n; i++ {
+			if keys = append(keys, key(i)); len(keys) == 1000 || i == n {
 				_ = s.deleteKeys(context.WithoutCancel(ctx), keys)
 				keys = keys[:0]
 			}
 		}
 	}()
+	object := func(i int64) (string, []byte, error) { return key(i), sample[i%int64(len(sample))], nil }
 	t0 := time.Now()
-	var next atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	for range s.workers {
-		g.Go(func() error {
-			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
-				if _, err := s.put(gctx, key(i), sample[i%int64(len(sample))], "image/png"); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	err = g.Wait()
+	err = s.putBlocks(ctx, blocksOf(n), n, object, false, nil)
 	return time.Since(t0), err
 }
 
-// rawRedis SETs n cache entries (a sample cycled) pipelined per shard.
+// rawRedis SETs n cache entries (a sample cycled) with the seed's own
+// pipelined path.
 func rawRedis(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newRedis(ctx, t)
 	if err != nil {
@@ -329,34 +279,20 @@ func rawRedis(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.D
 			_ = c.Del(context.WithoutCancel(ctx), keys...).Err()
 		}
 	}()
-	pipes := make([]redis.Pipeliner, len(s.shards))
-	for i, c := range s.shards {
-		pipes[i] = c.Pipeline()
+	entries := func(yield func(string, []byte) bool) {
+		for i, k := range keys {
+			if !yield(k, sample[i%len(sample)]) {
+				return
+			}
+		}
 	}
 	t0 := time.Now()
-	pending := make([]int, len(pipes))
-	for i, k := range keys {
-		sh := shard.Index(k, len(pipes))
-		pipes[sh].Set(ctx, k, sample[i%len(sample)], 0)
-		if pending[sh]++; pending[sh] == s.batch {
-			if _, err := pipes[sh].Exec(ctx); err != nil {
-				return 0, err
-			}
-			pending[sh] = 0
-		}
-	}
-	for sh, p := range pipes {
-		if pending[sh] > 0 {
-			if _, err := p.Exec(ctx); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return time.Since(t0), nil
+	_, err = s.setAll(ctx, entries, nil)
+	return time.Since(t0), err
 }
 
 // rawRabbit publishes n job messages (a sample cycled) to a scratch queue
-// with confirms, confirmWindow in flight.
+// with the seed's own confirmed publishing.
 func rawRabbit(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newRabbit(ctx, t)
 	if err != nil {
@@ -382,26 +318,14 @@ func rawRabbit(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.
 			break
 		}
 	}
-	t0 := time.Now()
-	window := make([]*amqp.DeferredConfirmation, 0, confirmWindow)
-	for i := int64(0); i < n; i++ {
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, false, false, sample[i%int64(len(sample))])
-		if err != nil {
-			return 0, err
-		}
-		if window = append(window, dc); len(window) == confirmWindow {
-			for _, d := range window[:confirmWindow/2] {
-				if ok, err := d.WaitContext(ctx); err != nil || !ok {
-					return 0, fmt.Errorf("confirm: ok=%v %v", ok, err)
-				}
+	msgs := func(yield func(outMsg) bool) {
+		for i := int64(0); i < n; i++ {
+			if !yield(outMsg{"", queue, sample[i%int64(len(sample))]}) {
+				return
 			}
-			window = append(window[:0], window[confirmWindow/2:]...)
 		}
 	}
-	for _, d := range window {
-		if ok, err := d.WaitContext(ctx); err != nil || !ok {
-			return 0, fmt.Errorf("confirm: ok=%v %v", ok, err)
-		}
-	}
-	return time.Since(t0), nil
+	t0 := time.Now()
+	_, err = publishConfirmed(ctx, ch, msgs, nil)
+	return time.Since(t0), err
 }
