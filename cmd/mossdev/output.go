@@ -70,7 +70,9 @@ func statusTable(w io.Writer, sts []stack.Status) {
 }
 
 func firstLine(s string) string {
-	s = stack.FirstLine(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
 	if len(s) > 90 {
 		s = s[:87] + "..."
 	}

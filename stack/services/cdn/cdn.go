@@ -25,8 +25,6 @@ const StandIn = "mossdev CDN (caching proxy in CloudFront's role)"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name, StandIn: StandIn,
-		Explain: "The CDN in front of the image bucket (CloudFront's role): it caches card images so S3 sees only " +
-			"misses. A warm cache has a high hit ratio; stop S3 and cached images are still served until they expire.",
 		Role:  "CDN in front of the image bucket (CloudFront's role): caches card images",
 		Ports: []string{"main"},
 		Needs: []string{s3.Name},
@@ -39,6 +37,8 @@ func Service() stack.Service {
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.HTTP(URL(e) + "/_cdn/stats") },
 		URL:      URL,
 		Counters: counters,
+		Explain: "The CDN in front of the image bucket (CloudFront's role): it caches card images so S3 sees only " +
+			"misses. A warm cache has a high hit ratio; stop S3 and cached images are still served until they expire.",
 	}
 }
 

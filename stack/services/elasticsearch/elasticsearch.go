@@ -26,8 +26,6 @@ const StandIn = "mossdev ES API emulator on bleve (stand-in for Elasticsearch 8)
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name, StandIn: StandIn,
-		Explain: "Full-text and geo search over cards (\"cards near Gangnam\", Korean text with the cjk " +
-			"analyzer). It replaced AWS CloudSearch, and geo queries moved here from MongoDB.",
 		Role:  "full-text and geo search over cards (replaced CloudSearch; geo moved here from MongoDB)",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
@@ -39,6 +37,8 @@ func Service() stack.Service {
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Elasticsearch(URL(e)) },
 		URL:      URL,
 		Counters: counters,
+		Explain: "Full-text and geo search over cards (\"cards near Gangnam\", Korean text with the cjk " +
+			"analyzer). It replaced AWS CloudSearch, and geo queries moved here from MongoDB.",
 	}
 }
 

@@ -34,8 +34,6 @@ const StandIn = fakemongo.StandIn
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name, StandIn: StandIn,
-		Explain: "The view log: who viewed which card. The unique count stays in PostgreSQL; the per-user log " +
-			"went here to take insert load off the main database. Keep indexes few, they slow inserts.",
 		Role:  "per-user card view logs (who viewed which card), kept off the main database",
 		Ports: []string{"main"},
 		Needs: []string{postgres.Name},
@@ -50,6 +48,8 @@ func Service() stack.Service {
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Mongo(URL(e)) },
 		URL:      URL,
 		Counters: counters,
+		Explain: "The view log: who viewed which card. The unique count stays in PostgreSQL; the per-user log " +
+			"went here to take insert load off the main database. Keep indexes few, they slow inserts.",
 	}
 }
 

@@ -64,7 +64,7 @@ func Nodes(n int) []stack.Service {
 		role := fmt.Sprintf("Celery broker, cluster node %d of %d (apps reach the cluster through HAProxy)", i, n)
 		i := i
 		out[i-1] = stack.Service{
-			Name: name, Kind: Kind, Role: role, Ports: ports, Explain: explain,
+			Name: name, Kind: Kind, Role: role, Ports: ports,
 			Native: func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, i) },
 			Docker: func(e *stack.Runtime) (stack.DockerSpec, error) { return docker(e, i) },
 			Probe: func(e *stack.Runtime) probe.Probe {
@@ -81,6 +81,7 @@ func Nodes(n int) []stack.Service {
 			},
 			URL:      func(e *stack.Runtime) string { return NodeURL(e, i) },
 			Counters: nodeCounters(i),
+			Explain:  explain,
 		}
 	}
 	return out

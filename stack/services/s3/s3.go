@@ -27,8 +27,6 @@ const StandIn = "gofakes3 (S3 emulator)"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name, StandIn: StandIn,
-		Explain: "The card-image bucket: hundreds of millions of images in production. Clients never fetch from it " +
-			"directly; the CDN does, on a miss.",
 		Role:  "card images bucket (S3's role), path-style; served to clients through the CDN",
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
@@ -40,6 +38,8 @@ func Service() stack.Service {
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.S3(Endpoint(e), Bucket) },
 		URL:      Endpoint,
 		Counters: counters,
+		Explain: "The card-image bucket: hundreds of millions of images in production. Clients never fetch from it " +
+			"directly; the CDN does, on a miss.",
 		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{
 				stack.EnvName(Name, "BUCKET"):     Bucket,
