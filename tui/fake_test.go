@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
-	"github.com/mossdev/mossdev/stack/services"
 	"github.com/mossdev/mossdev/stack/services/cdn"
 	"github.com/mossdev/mossdev/stack/services/haproxy"
 	"github.com/mossdev/mossdev/stack/services/mariadb"
@@ -59,7 +58,8 @@ func platformServices() []stack.Service {
 	out[3].StandIn = "FerretDB 1.24 (stand-in for MongoDB)"
 	// The explanations are the real services' own.
 	explain := map[string]string{}
-	for _, s := range services.Platform(stack.DefaultOptions()) {
+	for _, s := range []stack.Service{postgres.Service(), pgbouncer.Service(), mariadb.Service(),
+		redis.Shards(1)[0], rabbitmq.Nodes(1)[0], haproxy.Service(1)} {
 		explain[s.Kind] = s.Explain
 	}
 	for i := range out {
