@@ -10,6 +10,11 @@
 // (stop_app, join_cluster, start_app). They boot in parallel and join in
 // parallel: peer discovery through classic_config serialises boots on a
 // lock and was measured about twice as slow.
+//
+// Every node also serves Prometheus metrics on its "metrics" port (the
+// rabbitmq_prometheus plugin, which the official image enables too): the
+// queue counters read depths there, because a passive declare over AMQP of
+// a queue nobody has declared yet makes the broker log an error each time.
 package rabbitmq
 
 import (
