@@ -17,12 +17,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// RawResult is one store's raw bulk rate: the same driver and bulk path
-// loading rows shaped like the seed's (same tables, sizes and batching),
-// prepared in memory beforehand so nothing but the load is timed, into
-// scratch tables, collections, indices, keys and queues that are removed
-// afterwards. Seed rate ÷ raw rate says what generation and sharing the
-// machine with the other stores cost.
+// RawResult is one store's raw bulk rate: the loader's own bulk writer
+// (the function the seed calls, with its batching and workers) fed rows
+// shaped like the seed's, from samples prepared beforehand so next to
+// nothing but the load is timed, into scratch tables, collections,
+// indices, keys and queues that are removed afterwards. Seed rate ÷ raw
+// rate says what generation and sharing the machine with the other stores
+// cost.
 type RawResult struct {
 	Store   string        `json:"store"`
 	Rows    int64         `json:"rows"`
