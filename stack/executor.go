@@ -179,7 +179,7 @@ func (x *executor) waiting(name string, pr probe.Probe) func(int, error) {
 // failure builds the user-facing error: what was observed, the log tail,
 // and what to do.
 func (x *executor) failure(svc Service, err, exitErr error) error {
-	e := &Error{Op: "start " + svc.Name, Service: svc.Name, LogTail: tailFile(x.env.LogFile(svc.Name), 15)}
+	e := &Error{Op: "start " + svc.Name, Service: svc.Name, LogTail: TailFile(x.env.LogFile(svc.Name), 15)}
 	switch {
 	case errors.Is(err, errExited):
 		e.Err = ErrExited

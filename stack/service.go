@@ -21,6 +21,10 @@ type Service struct {
 	Kind string
 	// Role is one line on what the component does in the Mossi platform.
 	Role string
+	// Explain is the component's part in the platform for a new hire, a few
+	// sentences the TUI shows under its diagram and in the detail view:
+	// why it is there and what to try (stop it, watch what follows).
+	Explain string
 	// StandIn is non-empty when mossdev runs a compatible stand-in instead of
 	// the real server; every output shows it.
 	StandIn string
@@ -61,9 +65,12 @@ type Service struct {
 	Counters func(ctx context.Context, e *Runtime) ([]Counter, error)
 }
 
-// Counter is one live figure read from a service.
+// Counter is one live figure read from a service. Readers find a counter
+// by Key, a constant of the service's package (pgbouncer.ClientsActive);
+// Label is for people and may change.
 type Counter struct {
-	Name  string `json:"name"`
+	Key   string `json:"key"`
+	Label string `json:"label"`
 	Value string `json:"value"`
 }
 

@@ -32,10 +32,13 @@ func DotenvQuote(v string) string {
 // DotenvPath is the .env file written at up (mode 0600: it holds secrets).
 func (s *Stack) DotenvPath() string { return filepath.Join(s.dir, "mossdev.env") }
 
-// Var is one exported environment variable.
+// Var is one exported environment variable. Service is the service that
+// exports it ("" for the stack's own): HAProxy exports
+// MOSSDEV_RABBITMQ_URL, because apps reach the broker through it.
 type Var struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	Service string `json:"service,omitempty"`
 }
 
 // Vars are the variables an app needs: one URL per service plus extras.
@@ -44,10 +47,10 @@ func (s *Stack) Vars() ([]Var, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []Var{{"MOSSDEV_STACK", s.cfg.Name}}
+	out := []Var{{Name: "MOSSDEV_STACK", Value: s.cfg.Name}}
 	for _, sv := range s.all {
 		if sv.URL != nil {
-			out = append(out, Var{sv.EnvVar(), sv.URL(e)})
+			out = append(out, Var{Name: sv.EnvVar(), Value: sv.URL(e), Service: sv.Name})
 		}
 		if sv.Extra != nil {
 			ex := sv.Extra(e)
@@ -57,7 +60,7 @@ func (s *Stack) Vars() ([]Var, error) {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				out = append(out, Var{k, ex[k]})
+				out = append(out, Var{Name: k, Value: ex[k], Service: sv.Name})
 			}
 		}
 	}

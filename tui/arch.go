@@ -8,7 +8,18 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/services/cdn"
+	"github.com/mossdev/mossdev/stack/services/elasticsearch"
+	"github.com/mossdev/mossdev/stack/services/haproxy"
+	"github.com/mossdev/mossdev/stack/services/mariadb"
+	"github.com/mossdev/mossdev/stack/services/mongodb"
+	"github.com/mossdev/mossdev/stack/services/pgbouncer"
+	"github.com/mossdev/mossdev/stack/services/postgres"
+	"github.com/mossdev/mossdev/stack/services/rabbitmq"
+	"github.com/mossdev/mossdev/stack/services/redis"
+	"github.com/mossdev/mossdev/stack/services/s3"
 )
 
 // The architecture view draws the platform's data flows as boxes and
@@ -226,21 +237,21 @@ func (a *archView) boxState(b *archBox) string {
 	return worst(states...)
 }
 
-// counter reads a counter of a service ("" when absent).
-func (a *archView) counter(svc, name string) string {
+// counter reads a counter of a service by key ("" when absent).
+func (a *archView) counter(svc, key string) string {
 	if s := a.w.by[svc]; s != nil {
-		v, _ := s.counter(name)
+		v, _ := s.counter(key)
 		return v
 	}
 	return ""
 }
 
 // sumCounter adds a numeric counter over a box's members.
-func (a *archView) sumCounter(b *archBox, name string) (int64, bool) {
+func (a *archView) sumCounter(b *archBox, key string) (int64, bool) {
 	var sum int64
 	any := false
 	for _, m := range b.members {
-		if n, ok := leadingInt(a.counter(m, name)); ok {
+		if n, ok := leadingInt(a.counter(m, key)); ok {
 			sum, any = sum+n, true
 		}
 	}
@@ -249,8 +260,8 @@ func (a *archView) sumCounter(b *archBox, name string) (int64, bool) {
 
 func (a *archView) labels() map[string]string {
 	l := map[string]string{}
-	val := func(svc, name, unit string) string {
-		v := a.counter(svc, name)
+	val := func(svc, key, unit string) string {
+		v := a.counter(svc, key)
 		if v == "" {
 			return ""
 		}
@@ -261,25 +272,25 @@ func (a *archView) labels() map[string]string {
 		return c
 	}
 	// app → PgBouncer: clients served and waiting.
-	if v := a.counter("pgbouncer", "clients active"); v != "" {
+	if v := a.counter(pgbouncer.Name, pgbouncer.ClientsActive); v != "" {
 		l["app-pgb"] = v + " clients"
-		if w := a.counter("pgbouncer", "clients waiting"); w != "" && w != "0" {
+		if w := a.counter(pgbouncer.Name, pgbouncer.ClientsWaiting); w != "" && w != "0" {
 			l["app-pgb"] = v + " cl, " + w + " waiting"
 		}
-	} else if v := a.counter("pgbouncer", "pools"); v != "" {
+	} else if v := a.counter(pgbouncer.Name, pgbouncer.Pools); v != "" {
 		l["app-pgb"] = "no pool yet"
 	}
 	// PgBouncer → PostgreSQL: server connections of the pool.
-	if act, ok := leadingInt(a.counter("pgbouncer", "server active")); ok {
-		idle, _ := leadingInt(a.counter("pgbouncer", "server idle"))
+	if act, ok := leadingInt(a.counter(pgbouncer.Name, pgbouncer.ServerActive)); ok {
+		idle, _ := leadingInt(a.counter(pgbouncer.Name, pgbouncer.ServerIdle))
 		l["pgb-pg"] = fmt.Sprintf("%d conns · %d idle", act+idle, idle)
 	}
-	if b := a.find("redis"); b != nil {
-		if n, ok := a.sumCounter(b, "keys"); ok {
+	if b := a.find(redis.Kind); b != nil {
+		if n, ok := a.sumCounter(b, redis.Keys); ok {
 			l["keys"] = humanCount(n) + " keys"
 		}
 	}
-	if v := a.counter("haproxy", "queue writebehind"); v != "" {
+	if v := a.counter(haproxy.Name, rabbitmq.QueueKey(seed.WriteBehindName)); v != "" {
 		if _, ok := leadingInt(v); ok {
 			l["wb"] = compact(v) + " queued"
 		} else {
@@ -289,7 +300,7 @@ func (a *archView) labels() map[string]string {
 	if b := a.find("rabbitmq"); b != nil {
 		var per []string
 		for _, m := range b.members {
-			v := a.counter("haproxy", "sessions "+m)
+			v := a.counter(haproxy.Name, haproxy.SessionsKey(m))
 			if n, ok := leadingInt(v); ok {
 				per = append(per, fmt.Sprint(n))
 			} else if v != "" || len(per) > 0 {
@@ -300,12 +311,12 @@ func (a *archView) labels() map[string]string {
 			l["sess"] = strings.Join(per, "·")
 		}
 	}
-	l["cards"] = val("postgres", "cards", "cards")
-	l["views"] = val("mongodb", "view logs", "")
-	l["tags"] = val("mariadb", "hashtags", "")
-	l["docs"] = val("elasticsearch", "documents", "docs")
-	l["objects"] = val("s3", "objects", "objects")
-	if v := a.counter("cdn", "hit ratio"); v != "" {
+	l["cards"] = val(postgres.Name, postgres.Cards, "cards")
+	l["views"] = val(mongodb.Name, mongodb.ViewLogs, "")
+	l["tags"] = val(mariadb.Name, mariadb.Hashtags, "")
+	l["docs"] = val(elasticsearch.Name, elasticsearch.Documents, "docs")
+	l["objects"] = val(s3.Name, s3.Objects, "objects")
+	if v := a.counter(cdn.Name, cdn.HitRatio); v != "" {
 		if _, ok := leadingInt(v); ok {
 			l["hit"] = v + " hits"
 		} else {
@@ -505,7 +516,7 @@ func (a *archView) panel(h int) []string {
 	}
 	room := h - len(head) - len(tail)
 	var body []string
-	for _, l := range wrap(explain[b.id], width-1) {
+	for _, l := range wrap(a.explain(b), width-1) {
 		body = append(body, st.Dim.Render(l))
 	}
 	if room < len(body) {
@@ -519,6 +530,20 @@ func (a *archView) panel(h int) []string {
 		out[i] = fit(out[i], width)
 	}
 	return out
+}
+
+// explain is what a box is for: the app tier's note, or the explanation
+// its services carry (every member of a kind shares one).
+func (a *archView) explain(b *archBox) string {
+	if b.id == "app" {
+		return appExplain
+	}
+	for _, m := range b.members {
+		if s := a.w.by[m]; s != nil && s.svc.Explain != "" {
+			return s.svc.Explain
+		}
+	}
+	return ""
 }
 
 func orWaiting(state string) string {

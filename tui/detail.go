@@ -71,7 +71,7 @@ func (d *detailPane) View() string {
 			top = append(top, fit("", labelW)+l)
 		}
 	}
-	if ex := explain[s.svc.Kind]; ex != "" {
+	if ex := s.svc.Explain; ex != "" {
 		for _, l := range wrap(ex, width-labelW) {
 			top = append(top, fit("", labelW)+st.Dim.Render(l))
 		}
@@ -108,9 +108,9 @@ func (d *detailPane) View() string {
 	}
 	switch {
 	case s.status.Error != "" && state != stack.StateHealthy:
-		top = append(top, label("error")+st.Error.Render(firstLine(s.status.Error)))
+		top = append(top, label("error")+st.Error.Render(stack.FirstLine(s.status.Error)))
 	case s.lastErr != "":
-		top = append(top, label("last error")+st.Dim.Render(s.lastErrAt.Format("15:04:05")+" ")+st.Error.Render(firstLine(s.lastErr)))
+		top = append(top, label("last error")+st.Dim.Render(s.lastErrAt.Format("15:04:05")+" ")+st.Error.Render(stack.FirstLine(s.lastErr)))
 	default:
 		top = append(top, label("last error")+st.Dim.Render("none since the UI started"))
 	}
@@ -123,7 +123,7 @@ func (d *detailPane) View() string {
 			if i == 0 {
 				l = label("counters")
 			}
-			top = append(top, l+c.Name+": "+st.Bold.Render(c.Value))
+			top = append(top, l+c.Label+": "+st.Bold.Render(c.Value))
 		}
 		if !s.countersAt.IsZero() {
 			top[len(top)-1] += st.Dim.Render("  (read " + s.countersAt.Format("15:04:05") + ")")

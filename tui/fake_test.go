@@ -9,6 +9,13 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/services/cdn"
+	"github.com/mossdev/mossdev/stack/services/haproxy"
+	"github.com/mossdev/mossdev/stack/services/mariadb"
+	"github.com/mossdev/mossdev/stack/services/pgbouncer"
+	"github.com/mossdev/mossdev/stack/services/postgres"
+	"github.com/mossdev/mossdev/stack/services/rabbitmq"
+	"github.com/mossdev/mossdev/stack/services/redis"
 )
 
 // fakeSource is an in-memory stack: states are set by the test, Stop and
@@ -49,6 +56,15 @@ func platformServices() []stack.Service {
 	out = append(out, sv("haproxy", "haproxy", "load balancer in front of RabbitMQ", "rabbitmq-1", "rabbitmq-2", "rabbitmq-3"),
 		sv("elasticsearch", "elasticsearch", "search"), sv("s3", "s3", "images"), sv("cdn", "cdn", "CDN", "s3"))
 	out[3].StandIn = "FerretDB 1.24 (stand-in for MongoDB)"
+	// The explanations are the real services' own.
+	explain := map[string]string{}
+	for _, s := range []stack.Service{postgres.Service(), pgbouncer.Service(), mariadb.Service(),
+		redis.Shards(1)[0], rabbitmq.Nodes(1)[0], haproxy.Service(1)} {
+		explain[s.Kind] = s.Explain
+	}
+	for i := range out {
+		out[i].Explain = explain[out[i].Kind]
+	}
 	return out
 }
 
@@ -60,17 +76,20 @@ func newFake() *fakeSource {
 		f.state[s.Name] = stack.StateHealthy
 		f.logs[s.Name] = fmt.Sprintf("%s line 1\n%s line 2\n", s.Name, s.Name)
 	}
-	f.counters["pgbouncer"] = []stack.Counter{{Name: "clients active", Value: "3"}, {Name: "clients waiting", Value: "1"},
-		{Name: "server active", Value: "2"}, {Name: "server idle", Value: "1"}}
-	f.counters["postgres"] = []stack.Counter{{Name: "connections", Value: "5 (1 active)"}, {Name: "cards", Value: "12000"}}
-	f.counters["redis-0"] = []stack.Counter{{Name: "keys", Value: "1000"}}
-	f.counters["redis-1"] = []stack.Counter{{Name: "keys", Value: "1100"}}
-	f.counters["redis-2"] = []stack.Counter{{Name: "keys", Value: "900"}}
-	f.counters["haproxy"] = []stack.Counter{{Name: "sessions rabbitmq-1", Value: "2 (UP)"},
-		{Name: "sessions rabbitmq-2", Value: "1 (UP)"}, {Name: "sessions rabbitmq-3", Value: "0 (UP)"},
-		{Name: "queue writebehind", Value: "120 ready, 0 consumers"}}
-	f.counters["mariadb"] = []stack.Counter{{Name: "hashtags", Value: "≈6000000 (statistics estimate)"}}
-	f.counters["cdn"] = []stack.Counter{{Name: "hit ratio", Value: "93.5%"}}
+	f.counters["pgbouncer"] = []stack.Counter{{Key: pgbouncer.ClientsActive, Label: "clients active", Value: "3"},
+		{Key: pgbouncer.ClientsWaiting, Label: "clients waiting", Value: "1"},
+		{Key: pgbouncer.ServerActive, Label: "server active", Value: "2"}, {Key: pgbouncer.ServerIdle, Label: "server idle", Value: "1"}}
+	f.counters["postgres"] = []stack.Counter{{Key: postgres.Connections, Label: "connections", Value: "5 (1 active)"},
+		{Key: postgres.Cards, Label: "cards", Value: "12000"}}
+	f.counters["redis-0"] = []stack.Counter{{Key: redis.Keys, Label: "keys", Value: "1000"}}
+	f.counters["redis-1"] = []stack.Counter{{Key: redis.Keys, Label: "keys", Value: "1100"}}
+	f.counters["redis-2"] = []stack.Counter{{Key: redis.Keys, Label: "keys", Value: "900"}}
+	f.counters["haproxy"] = []stack.Counter{{Key: haproxy.SessionsKey("rabbitmq-1"), Label: "sessions rabbitmq-1", Value: "2 (UP)"},
+		{Key: haproxy.SessionsKey("rabbitmq-2"), Label: "sessions rabbitmq-2", Value: "1 (UP)"},
+		{Key: haproxy.SessionsKey("rabbitmq-3"), Label: "sessions rabbitmq-3", Value: "0 (UP)"},
+		{Key: rabbitmq.QueueKey("writebehind"), Label: "queue writebehind", Value: "120 ready, 0 consumers"}}
+	f.counters["mariadb"] = []stack.Counter{{Key: mariadb.Hashtags, Label: "hashtags", Value: "≈6000000 (statistics estimate)"}}
+	f.counters["cdn"] = []stack.Counter{{Key: cdn.HitRatio, Label: "hit ratio", Value: "93.5%"}}
 	return f
 }
 

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/mossdev/mossdev/stack"
 )
 
 // fit pads or truncates s (which may hold ANSI styles) to exactly w cells.
@@ -160,19 +161,12 @@ func leadingInt(v string) (int64, bool) {
 // shortErr keeps the part of an error chain a person reads first: the
 // innermost cause ("connection refused"), whole when it is short.
 func shortErr(s string) string {
-	s = strings.TrimSpace(firstLine(s))
+	s = strings.TrimSpace(stack.FirstLine(s))
 	if len(s) <= 60 {
 		return s
 	}
 	if i := strings.LastIndex(s, ": "); i >= 0 && len(s)-i > 8 {
 		return s[i+2:]
-	}
-	return s
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
 	}
 	return s
 }

@@ -313,10 +313,10 @@ type varsFake struct{ *fakeSource }
 
 func (varsFake) Vars() ([]stack.Var, error) {
 	return []stack.Var{
-		{Name: "MOSSDEV_MARIADB_URL", Value: "mysql://mossi:pw1@127.0.0.1:3306/mossi"},
-		{Name: "MOSSDEV_MARIADB_DSN", Value: "mossi:pw2@tcp(127.0.0.1:3306)/mossi?charset=utf8mb4"},
-		{Name: "MOSSDEV_S3_URL", Value: "http://127.0.0.1:9000"},
-		{Name: "MOSSDEV_S3_SECRET_KEY", Value: "pw3"},
+		{Name: "MOSSDEV_MARIADB_URL", Value: "mysql://mossi:pw1@127.0.0.1:3306/mossi", Service: "mariadb"},
+		{Name: "MOSSDEV_MARIADB_DSN", Value: "mossi:pw2@tcp(127.0.0.1:3306)/mossi?charset=utf8mb4", Service: "mariadb"},
+		{Name: "MOSSDEV_S3_URL", Value: "http://127.0.0.1:9000", Service: "s3"},
+		{Name: "MOSSDEV_S3_SECRET_KEY", Value: "pw3", Service: "s3"},
 	}, nil
 }
 
@@ -391,6 +391,9 @@ func TestCompactLabels(t *testing.T) {
 	if got := mask("redis://:pw@127.0.0.1:1/0"); got != "redis://:••••••@127.0.0.1:1/0" {
 		t.Errorf("mask = %s", got)
 	}
+	if got := mask("redis://default:pw@127.0.0.1:1/0"); got != "redis://default:••••••@127.0.0.1:1/0" {
+		t.Errorf("mask with a user = %s", got)
+	}
 	if got := mask("http://127.0.0.1:9200"); got != "http://127.0.0.1:9200" {
 		t.Errorf("mask without secret = %s", got)
 	}
@@ -434,5 +437,21 @@ func TestAnySizeRendersWithinBounds(t *testing.T) {
 			}
 			checkFits(t, m, sz[0], sz[1])
 		}
+	}
+}
+
+// A service's variables are the ones it exports, whatever their names:
+// HAProxy exports the broker URL apps use.
+func TestVariablesFollowTheServiceThatExportsThem(t *testing.T) {
+	vars := []stack.Var{{Name: "MOSSDEV_STACK", Value: "dev"},
+		{Name: "MOSSDEV_RABBITMQ_URL", Value: "amqp://x", Service: "haproxy"},
+		{Name: "MOSSDEV_HAPROXY_STATS_URL", Value: "http://x", Service: "haproxy"},
+		{Name: "MOSSDEV_RABBITMQ_1_URL", Value: "amqp://y", Service: "rabbitmq-1"}}
+	var got []string
+	for _, v := range varsOf("haproxy", vars) {
+		got = append(got, v.Name)
+	}
+	if strings.Join(got, " ") != "MOSSDEV_RABBITMQ_URL MOSSDEV_HAPROXY_STATS_URL" {
+		t.Errorf("haproxy's variables are %v", got)
 	}
 }

@@ -1,10 +1,8 @@
 package tui
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -111,9 +109,6 @@ func pollCountersAll(ctx context.Context, src Source, names []string) tea.Cmd {
 	}
 }
 
-// tailBytes is how much of the end of a log is read for the tail.
-const tailBytes = 16 << 10
-
 // pollLogs reads the last n lines of a service's log and closes it: the UI
 // holds no file open between refreshes.
 func pollLogs(ctx context.Context, src Source, name string, n int) tea.Cmd {
@@ -130,42 +125,13 @@ func pollLogs(ctx context.Context, src Source, name string, n int) tea.Cmd {
 	}
 }
 
-// lastLines returns the last n lines of r, seeking near the end when r can.
+// lastLines returns the last n lines of r, cleaned for the terminal.
 func lastLines(r io.Reader, n int) ([]string, error) {
-	if sk, ok := r.(io.Seeker); ok {
-		if size, err := sk.Seek(0, io.SeekEnd); err == nil {
-			_, _ = sk.Seek(max(0, size-tailBytes), io.SeekStart)
-		}
-	}
-	// Keep only the last tailBytes of whatever is read.
-	var buf bytes.Buffer
-	chunk := make([]byte, 32<<10)
-	for {
-		k, err := r.Read(chunk)
-		buf.Write(chunk[:k])
-		if buf.Len() > 2*tailBytes {
-			b := buf.Bytes()[buf.Len()-tailBytes:]
-			buf = *bytes.NewBuffer(append([]byte(nil), b...))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	text := strings.TrimRight(buf.String(), "\n")
-	if text == "" {
-		return nil, nil
-	}
-	lines := strings.Split(text, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
+	lines, err := stack.LastLines(r, n)
 	for i, l := range lines {
 		lines[i] = clean(l)
 	}
-	return lines, nil
+	return lines, err
 }
 
 // stopTimeout and startTimeout bound the actions: a stop waits out a grace

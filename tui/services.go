@@ -224,7 +224,7 @@ func countersLine(st *Styles, s *svcState) string {
 	}
 	var parts []string
 	for _, c := range s.counters {
-		parts = append(parts, c.Name+" "+st.Bold.Render(c.Value))
+		parts = append(parts, c.Label+" "+st.Bold.Render(c.Value))
 	}
 	return st.Label.Render("counters ") + strings.Join(parts, st.Dim.Render(" · "))
 }

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/mossdev/mossdev/stack"
@@ -48,10 +47,11 @@ func (s *svcState) state() string {
 	return s.status.State
 }
 
-// counter returns a counter's value by name.
-func (s *svcState) counter(name string) (string, bool) {
+// counter returns a counter's value by key (the service package's
+// constant).
+func (s *svcState) counter(key string) (string, bool) {
 	for _, c := range s.counters {
-		if c.Name == name {
+		if c.Key == key {
 			return c.Value, true
 		}
 	}
@@ -95,13 +95,11 @@ func newWorld(src Source) *world {
 	return w
 }
 
-// varsOf picks a service's variables: MOSSDEV_<SERVICE>_*, and the broker
-// URL apps use for HAProxy.
+// varsOf picks the variables a service exports.
 func varsOf(service string, vars []stack.Var) []stack.Var {
-	prefix := stack.EnvName(service, "")
 	var out []stack.Var
 	for _, v := range vars {
-		if strings.HasPrefix(v.Name, prefix) || (service == "haproxy" && v.Name == "MOSSDEV_RABBITMQ_URL") {
+		if v.Service == service {
 			out = append(out, v)
 		}
 	}

@@ -94,7 +94,8 @@ func (t composeTool) run(ctx context.Context, dir, project string, args ...strin
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, lastLines(out.String(), 15))
+		lines, _ := stack.LastLines(&out, 15)
+		return fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, strings.Join(lines, "\n"))
 	}
 	return nil
 }
@@ -121,14 +122,6 @@ func (t composeTool) up(ctx context.Context, dir, project string, want int) erro
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func runBenchDocker(ctx context.Context, g *globals, o *benchDockerOptions) error {

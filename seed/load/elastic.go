@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"strconv"
 	"strings"
@@ -162,7 +163,23 @@ func (s *esStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter
 	if err := esErr(res, err); err != nil {
 		return fmt.Errorf("create index: %w", err)
 	}
-	n, err := s.index(ctx, ds, m)
+	var marshalErr error
+	docs := func(yield func(string, []byte) bool) {
+		for c := range ds.Cards(1, ds.Counts().Cards) {
+			b, err := json.Marshal(NewCardDoc(c))
+			if err != nil {
+				marshalErr = fmt.Errorf("card %d: %w", c.ID, err)
+				return
+			}
+			if !yield(strconv.FormatInt(c.ID, 10), b) {
+				return
+			}
+		}
+	}
+	n, err := s.bulkIndex(ctx, CardsIndex, docs, ds.Counts().Cards, m)
+	if err == nil {
+		err = marshalErr
+	}
 	if err != nil {
 		return err
 	}
@@ -173,11 +190,14 @@ func (s *esStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter
 	return s.setMarker(ctx, newMarker(ds, true, n))
 }
 
-func (s *esStore) index(ctx context.Context, ds *seed.Dataset, m *meter) (int64, error) {
+// bulkIndex is the seed's bulk path into Elasticsearch (raw.go measures it
+// on a scratch index): docs, by id, through go-elasticsearch's
+// BulkIndexer; want is how many must end up indexed.
+func (s *esStore) bulkIndex(ctx context.Context, index string, docs iter.Seq2[string, []byte], want int64, m *meter) (int64, error) {
 	var firstErr atomic.Pointer[error]
 	fail := func(err error) { firstErr.CompareAndSwap(nil, &err) }
 	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{
-		Client: s.es, Index: CardsIndex, NumWorkers: s.workers, FlushBytes: 4 << 20, FlushInterval: time.Minute,
+		Client: s.es, Index: index, NumWorkers: s.workers, FlushBytes: 4 << 20, FlushInterval: time.Minute,
 		OnError: func(_ context.Context, err error) { fail(err) },
 	})
 	if err != nil {
@@ -188,18 +208,13 @@ func (s *esStore) index(ctx context.Context, ds *seed.Dataset, m *meter) (int64,
 		if err == nil {
 			err = fmt.Errorf("%s: %s", r.Error.Type, r.Error.Reason)
 		}
-		fail(fmt.Errorf("index card %s: %w", it.DocumentID, err))
+		fail(fmt.Errorf("index document %s: %w", it.DocumentID, err))
 	}
-	for c := range ds.Cards(1, ds.Counts().Cards) {
+	for id, b := range docs {
 		if firstErr.Load() != nil || ctx.Err() != nil {
 			break
 		}
-		b, err := json.Marshal(NewCardDoc(c))
-		if err != nil {
-			fail(err)
-			break
-		}
-		err = bi.Add(ctx, esutil.BulkIndexerItem{Action: "index", DocumentID: strconv.FormatInt(c.ID, 10),
+		err := bi.Add(ctx, esutil.BulkIndexerItem{Action: "index", DocumentID: id,
 			Body: bytes.NewReader(b), OnSuccess: onOK, OnFailure: onFail})
 		if err != nil {
 			fail(err)
@@ -216,8 +231,8 @@ func (s *esStore) index(ctx context.Context, ds *seed.Dataset, m *meter) (int64,
 		return 0, fmt.Errorf("bulk index: %w", *p)
 	}
 	st := bi.Stats()
-	if st.NumFailed > 0 || int64(st.NumIndexed) != ds.Counts().Cards {
-		return int64(st.NumIndexed), fmt.Errorf("bulk index: %d indexed, %d failed, of %d cards", st.NumIndexed, st.NumFailed, ds.Counts().Cards)
+	if st.NumFailed > 0 || int64(st.NumIndexed) != want {
+		return int64(st.NumIndexed), fmt.Errorf("bulk index: %d indexed, %d failed, of %d documents", st.NumIndexed, st.NumFailed, want)
 	}
 	return int64(st.NumIndexed), nil
 }

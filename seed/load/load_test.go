@@ -150,7 +150,7 @@ func TestHashtagTSVEscapesAndCounts(t *testing.T) {
 	ds := dataset(t, seed.Params{Seed: 4, Scale: seed.Small})
 	var buf bytes.Buffer
 	m := &meter{}
-	if err := writeHashtagTSV(context.Background(), &buf, ds, m); err != nil {
+	if err := writeHashtagTSV(context.Background(), &buf, ds.Hashtags(), m); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")

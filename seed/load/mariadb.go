@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -111,7 +112,7 @@ func (s *mariaStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *me
 	if err := s.setMarker(ctx, newMarker(ds, false, 0)); err != nil {
 		return err
 	}
-	rows, err := s.loadTable(ctx, ds, "hashtags_load", m)
+	rows, err := s.loadTable(ctx, "hashtags_load", ds.Hashtags(), ds.Counts().Tags, m)
 	if err != nil {
 		return err
 	}
@@ -127,8 +128,10 @@ func (s *mariaStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *me
 	return s.setMarker(ctx, mk)
 }
 
-// loadTable creates table and fills it with ds's hashtags.
-func (s *mariaStore) loadTable(ctx context.Context, ds *seed.Dataset, table string, m *meter) (int64, error) {
+// loadTable is the seed's bulk path into MariaDB: it creates table and
+// fills it with want hashtags and their card counts (raw.go measures it on
+// a scratch table).
+func (s *mariaStore) loadTable(ctx context.Context, table string, tags iter.Seq2[seed.Tag, int64], want int64, m *meter) (int64, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -148,7 +151,7 @@ func (s *mariaStore) loadTable(ctx context.Context, ds *seed.Dataset, table stri
 	pr, pw := io.Pipe()
 	mysql.RegisterReaderHandler(name, func() io.Reader { return pr })
 	defer mysql.DeregisterReaderHandler(name)
-	go func() { pw.CloseWithError(writeHashtagTSV(ctx, pw, ds, m)) }()
+	go func() { pw.CloseWithError(writeHashtagTSV(ctx, pw, tags, m)) }()
 	res, err := conn.ExecContext(ctx, `LOAD DATA LOCAL INFILE 'Reader::`+name+`' INTO TABLE `+table+`
 		CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'
 		(id, name, card_count)`)
@@ -157,9 +160,9 @@ func (s *mariaStore) loadTable(ctx context.Context, ds *seed.Dataset, table stri
 		return 0, fmt.Errorf("load data into %s: %w", table, err)
 	}
 	n, _ := res.RowsAffected()
-	if n != ds.Counts().Tags {
+	if n != want {
 		// LOAD DATA turns bad rows into warnings, not errors.
-		return n, fmt.Errorf("load data into %s: %d rows loaded of %d (see SHOW WARNINGS)", table, n, ds.Counts().Tags)
+		return n, fmt.Errorf("load data into %s: %d rows loaded of %d (see SHOW WARNINGS)", table, n, want)
 	}
 	if s.addKeyAfter {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf(HashtagNameKey, table)); err != nil {
@@ -171,12 +174,12 @@ func (s *mariaStore) loadTable(ctx context.Context, ds *seed.Dataset, table stri
 
 // writeHashtagTSV streams the search table as LOAD DATA's default text
 // format.
-func writeHashtagTSV(ctx context.Context, w io.Writer, ds *seed.Dataset, m *meter) error {
+func writeHashtagTSV(ctx context.Context, w io.Writer, tags iter.Seq2[seed.Tag, int64], m *meter) error {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	esc := strings.NewReplacer(`\`, `\\`, "\t", `\t`, "\n", `\n`)
 	var buf []byte
 	n := 0
-	for tag, count := range ds.Hashtags() {
+	for tag, count := range tags {
 		buf = strconv.AppendInt(buf[:0], tag.ID, 10)
 		buf = append(buf, '\t')
 		buf = append(buf, esc.Replace(tag.Name)...)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"sync"
 	"time"
 
@@ -94,7 +95,7 @@ func (s *mongoStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *me
 	if err := views.Drop(ctx); err != nil {
 		return fmt.Errorf("drop views: %w", err)
 	}
-	maxID, rows, err := s.insertViews(ctx, ds, views, 1, ds.Counts().Cards, m)
+	maxID, rows, err := s.insertViews(ctx, views, viewDocs(ds, 1, ds.Counts().Cards), m)
 	if err != nil {
 		return err
 	}
@@ -117,9 +118,24 @@ func (s *mongoStore) storageDigest(ctx context.Context) (string, error) {
 	return ft.Digest(ctx)
 }
 
-// insertViews inserts the views of cards first..last and returns the
-// largest _id written (reset deletes anything above it) and the count.
-func (s *mongoStore) insertViews(ctx context.Context, ds *seed.Dataset, coll *mongo.Collection, first, last int64, m *meter) (bson.ObjectID, int64, error) {
+// viewDocs are the view-log documents of cards first..last.
+func viewDocs(ds *seed.Dataset, first, last int64) iter.Seq[ViewDoc] {
+	return func(yield func(ViewDoc) bool) {
+		for c := range ds.Cards(first, last) {
+			for v := range ds.ViewLogs(c) {
+				if !yield(ViewDoc{ID: bson.ObjectID(v.ID), CardID: v.CardID, UserID: v.UserID, ViewedAt: v.ViewedAt}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// insertViews is the seed's bulk path into MongoDB (raw.go measures it on
+// a scratch collection): docs in unordered InsertMany batches from several
+// workers. It returns the largest _id written (reset deletes anything
+// above it) and the count.
+func (s *mongoStore) insertViews(ctx context.Context, coll *mongo.Collection, docs iter.Seq[ViewDoc], m *meter) (bson.ObjectID, int64, error) {
 	g, ctx := errgroup.WithContext(ctx)
 	batches := make(chan []any, s.workers)
 	var mu sync.Mutex
@@ -130,22 +146,19 @@ func (s *mongoStore) insertViews(ctx context.Context, ds *seed.Dataset, coll *mo
 		batch := make([]any, 0, s.batch)
 		var top bson.ObjectID
 		var n int64
-		for c := range ds.Cards(first, last) {
-			for v := range ds.ViewLogs(c) {
-				id := bson.ObjectID(v.ID)
-				if bytes.Compare(id[:], top[:]) > 0 {
-					top = id
+		for d := range docs {
+			if bytes.Compare(d.ID[:], top[:]) > 0 {
+				top = d.ID
+			}
+			batch = append(batch, d)
+			n++
+			if len(batch) == s.batch {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+					return ctx.Err()
 				}
-				batch = append(batch, ViewDoc{ID: id, CardID: v.CardID, UserID: v.UserID, ViewedAt: v.ViewedAt})
-				n++
-				if len(batch) == s.batch {
-					select {
-					case batches <- batch:
-					case <-ctx.Done():
-						return ctx.Err()
-					}
-					batch = make([]any, 0, s.batch)
-				}
+				batch = make([]any, 0, s.batch)
 			}
 		}
 		if len(batch) > 0 {

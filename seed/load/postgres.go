@@ -126,24 +126,11 @@ func (s *pgStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter
 		if err != nil {
 			return err
 		}
-		copies := []struct {
-			table string
-			cols  []string
-			rows  iter.Seq[[]any]
-		}{
-			{"users", []string{"id", "nickname", "created_at"}, userRows(ds)},
-			{"hashtags", []string{"id", "name"}, tagRows(ds)},
-			{"cards", []string{"id", "user_id", "text", "image_key", "created_at", "latitude", "longitude",
-				"place", "unique_view_count", "like_count"}, cardRows(ds)},
-			{"card_hashtags", []string{"card_id", "position", "hashtag_id"}, linkRows(ds)},
+		n, err := copyTables(ctx, tx, "", pgRows{userRows(ds), tagRows(ds), cardRows(ds), linkRows(ds)}, m)
+		if err != nil {
+			return err
 		}
-		for _, c := range copies {
-			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.cols, newCopySource(c.rows, m))
-			if err != nil {
-				return fmt.Errorf("copy %s: %w", c.table, err)
-			}
-			rows += n
-		}
+		rows = n
 		for _, q := range readd {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return fmt.Errorf("restore foreign key: %w", err)
@@ -160,6 +147,35 @@ func (s *pgStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter
 		return fmt.Errorf("vacuum after load: %w", err)
 	}
 	return nil
+}
+
+// pgRows are the rows of the seeded tables, in their COPY column order.
+type pgRows struct{ users, hashtags, cards, links iter.Seq[[]any] }
+
+// copyTables is the seed's bulk path into PostgreSQL: one COPY per table,
+// in the order the foreign keys need, into the tables named prefix+name
+// (raw.go measures it on scratch copies). It returns the rows copied.
+func copyTables(ctx context.Context, tx pgx.Tx, prefix string, r pgRows, m *meter) (int64, error) {
+	copies := []struct {
+		table string
+		cols  []string
+		rows  iter.Seq[[]any]
+	}{
+		{"users", []string{"id", "nickname", "created_at"}, r.users},
+		{"hashtags", []string{"id", "name"}, r.hashtags},
+		{"cards", []string{"id", "user_id", "text", "image_key", "created_at", "latitude", "longitude",
+			"place", "unique_view_count", "like_count"}, r.cards},
+		{"card_hashtags", []string{"card_id", "position", "hashtag_id"}, r.links},
+	}
+	var rows int64
+	for _, c := range copies {
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{prefix + c.table}, c.cols, newCopySource(c.rows, m))
+		if err != nil {
+			return rows, fmt.Errorf("copy %s: %w", c.table, err)
+		}
+		rows += n
+	}
+	return rows, nil
 }
 
 // dropForeignKeys drops the foreign keys of the seeded tables and returns

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/mossdev/mossdev/seed"
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -121,6 +122,31 @@ func (s *rabbitStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *m
 	if _, err := ch.QueuePurge(seed.WriteBehindName, false); err != nil {
 		return fmt.Errorf("purge %s: %w", seed.WriteBehindName, err)
 	}
+	jobs := func(yield func(outMsg) bool) {
+		for j := range ds.WriteBehindJobs() {
+			if !yield(outMsg{j.Exchange, j.RoutingKey, Publishing(j)}) {
+				return
+			}
+		}
+	}
+	n, err := publishConfirmed(ctx, ch, jobs, m)
+	if err != nil {
+		return err
+	}
+	return s.setMarker(ch, newMarker(ds, true, n))
+}
+
+// outMsg is one message to publish and where.
+type outMsg struct {
+	exchange, key string
+	msg           amqp.Publishing
+}
+
+// publishConfirmed is the seed's bulk path into the broker (raw.go
+// measures it on a scratch queue): each message published on ch, which
+// must be in confirm mode, with up to confirmWindow awaiting their
+// confirm. It returns the messages confirmed.
+func publishConfirmed(ctx context.Context, ch *amqp.Channel, msgs iter.Seq[outMsg], m *meter) (int64, error) {
 	window := make([]*amqp.DeferredConfirmation, 0, confirmWindow)
 	wait := func(dcs []*amqp.DeferredConfirmation) error {
 		for _, dc := range dcs {
@@ -136,23 +162,20 @@ func (s *rabbitStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *m
 		return nil
 	}
 	var n int64
-	for j := range ds.WriteBehindJobs() {
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, j.Exchange, j.RoutingKey, false, false, Publishing(j))
+	for o := range msgs {
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, o.exchange, o.key, false, false, o.msg)
 		if err != nil {
-			return fmt.Errorf("publish job for card %d: %w", j.CardID, err)
+			return n, fmt.Errorf("publish message %d: %w", n+1, err)
 		}
 		n++
 		if window = append(window, dc); len(window) == confirmWindow {
 			if err := wait(window[:confirmWindow/2]); err != nil {
-				return err
+				return n, err
 			}
 			window = append(window[:0], window[confirmWindow/2:]...)
 		}
 	}
-	if err := wait(window); err != nil {
-		return err
-	}
-	return s.setMarker(ch, newMarker(ds, true, n))
+	return n, wait(window)
 }
 
 // Publishing is job j as an AMQP message.

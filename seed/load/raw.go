@@ -1,36 +1,29 @@
 package load
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8/esutil"
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/mossdev/mossdev/seed"
-	"github.com/mossdev/mossdev/seed/shard"
 	amqp "github.com/rabbitmq/amqp091-go"
-	"github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"golang.org/x/sync/errgroup"
 )
 
-// RawResult is one store's raw bulk rate: the same driver and bulk path
-// loading rows shaped like the seed's (same tables, sizes and batching),
-// prepared in memory beforehand so nothing but the load is timed, into
-// scratch tables, collections, indices, keys and queues that are removed
-// afterwards. Seed rate ÷ raw rate says what generation and sharing the
-// machine with the other stores cost.
+// RawResult is one store's raw bulk rate: the loader's own bulk writer
+// (the function the seed calls, with its batching and workers) fed rows
+// shaped like the seed's, from samples prepared beforehand so next to
+// nothing but the load is timed, into scratch tables, collections,
+// indices, keys and queues that are removed afterwards. Seed rate ÷ raw
+// rate says what generation and sharing the machine with the other stores
+// cost.
 type RawResult struct {
 	Store   string        `json:"store"`
 	Rows    int64         `json:"rows"`
@@ -89,6 +82,9 @@ func Raw(ctx context.Context, t Targets, store string, ds *seed.Dataset, limit i
 	return RawResult{Store: store, Rows: n, Elapsed: elapsed}, nil
 }
 
+// rawPrefix names the scratch tables, indices, keys and queues.
+const rawPrefix = "mossdev_raw_"
+
 // rawPG copies n rows split like the seed's over scratch copies of the four
 // tables (LIKE ... INCLUDING ALL: the same indexes, no foreign keys, as in
 // the seed's load), in one transaction through PgBouncer.
@@ -108,42 +104,33 @@ func rawPG(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 		}
 	}
 	at := sample[0][4]
-	tables := []struct {
-		name string
-		cols []string
-		rows iter.Seq[[]any]
-	}{
-		{"users", []string{"id", "nickname", "created_at"}, counted(share(c.Users), func(i int64) []any {
+	rows := pgRows{
+		users: counted(share(c.Users), func(i int64) []any {
 			return []any{i, "raw" + strconv.FormatInt(i, 10), at}
-		})},
-		{"hashtags", []string{"id", "name"}, counted(share(ds.UsedTags()), func(i int64) []any {
+		}),
+		hashtags: counted(share(ds.UsedTags()), func(i int64) []any {
 			return []any{i, "raw" + strconv.FormatInt(i, 10)}
-		})},
-		{"cards", []string{"id", "user_id", "text", "image_key", "created_at", "latitude", "longitude", "place", "unique_view_count", "like_count"},
-			counted(share(c.Cards), func(i int64) []any {
-				r := sample[i%int64(len(sample))]
-				return []any{i, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]}
-			})},
-		{"card_hashtags", []string{"card_id", "position", "hashtag_id"}, counted(share(links(ds)), func(i int64) []any {
+		}),
+		cards: counted(share(c.Cards), func(i int64) []any {
+			r := sample[i%int64(len(sample))]
+			return []any{i, r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9]}
+		}),
+		links: counted(share(links(ds)), func(i int64) []any {
 			return []any{i/5 + 1, int16(i % 5), i}
-		})},
+		}),
 	}
-	for _, tb := range tables {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS mossdev_raw_%s; CREATE TABLE mossdev_raw_%s (LIKE %s INCLUDING ALL)", tb.name, tb.name, tb.name)); err != nil {
+	for _, name := range pgTables {
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %s%s; CREATE TABLE %s%s (LIKE %s INCLUDING ALL)", rawPrefix, name, rawPrefix, name, name)); err != nil {
 			return 0, err
 		}
-		defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS mossdev_raw_"+tb.name) //nolint:errcheck // scratch
+		defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+rawPrefix+name) //nolint:errcheck // scratch
 	}
 	// The rows are built on the fly from the sample: a slice header and a
 	// small string per row, next to nothing beside the COPY.
 	t0 := time.Now()
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		for _, tb := range tables {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"mossdev_raw_" + tb.name}, tb.cols, newCopySource(tb.rows, nil)); err != nil {
-				return fmt.Errorf("copy %s: %w", tb.name, err)
-			}
-		}
-		return nil
+		_, err := copyTables(ctx, tx, rawPrefix, rows, nil)
+		return err
 	})
 	return time.Since(t0), err
 }
@@ -158,98 +145,56 @@ func counted(n int64, row func(i int64) []any) iter.Seq[[]any] {
 	}
 }
 
-// rawMaria LOAD DATAs n rows into a scratch copy of the search table, the
-// name key built afterwards, as the seed does.
+// rawMaria loads n hashtags into a scratch copy of the search table with
+// the seed's own LOAD DATA path, the name key built afterwards as the seed
+// does.
 func rawMaria(ctx context.Context, t Targets, n int64) (time.Duration, error) {
 	s, err := newMaria(ctx, t)
 	if err != nil {
 		return 0, err
 	}
 	defer s.close()
-	var buf bytes.Buffer
-	for i := int64(1); i <= n; i++ {
-		fmt.Fprintf(&buf, "%d\traw%d일상🌙\t%d\n", i, i, i%7)
-	}
-	const table = "mossdev_raw_hashtags"
+	table := rawPrefix + "hashtags"
 	defer s.db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+table) //nolint:errcheck // scratch
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	for _, q := range []string{"DROP TABLE IF EXISTS " + table, fmt.Sprintf(HashtagTable, table)} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return 0, err
+	tags := func(yield func(seed.Tag, int64) bool) {
+		for i := int64(1); i <= n; i++ {
+			if !yield(seed.Tag{ID: i, Name: "raw" + strconv.FormatInt(i, 10) + "일상🌙"}, i%7) {
+				return
+			}
 		}
 	}
-	name := "mossdev-raw-" + strconv.FormatInt(readerSeq.Add(1), 10)
-	data := buf.Bytes()
-	mysql.RegisterReaderHandler(name, func() io.Reader { return bytes.NewReader(data) })
-	defer mysql.DeregisterReaderHandler(name)
 	t0 := time.Now()
-	if _, err := conn.ExecContext(ctx, `LOAD DATA LOCAL INFILE 'Reader::`+name+`' INTO TABLE `+table+`
-		CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' (id, name, card_count)`); err != nil {
-		return 0, err
-	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(HashtagNameKey, table)); err != nil {
-		return 0, err
-	}
-	return time.Since(t0), nil
+	_, err = s.loadTable(ctx, table, tags, n, nil)
+	return time.Since(t0), err
 }
 
 // rawMongo inserts n view-shaped documents, built beforehand, with the
-// seed's workers and batch size.
+// seed's own insert path (its workers and batch size).
 func rawMongo(ctx context.Context, t Targets, n int64) (time.Duration, error) {
 	s, err := newMongo(ctx, t)
 	if err != nil {
 		return 0, err
 	}
 	defer s.close()
-	coll := s.db.Collection("mossdev_raw_views")
+	coll := s.db.Collection(rawPrefix + "views")
 	_ = coll.Drop(ctx)
 	defer coll.Drop(context.WithoutCancel(ctx)) //nolint:errcheck // scratch
 	at := time.Date(2015, 6, 1, 0, 0, 0, 0, time.UTC)
-	var batches [][]any
-	for i := int64(0); i < n; i += int64(s.batch) {
-		b := make([]any, 0, s.batch)
-		for j := i; j < min(n, i+int64(s.batch)); j++ {
-			var id bson.ObjectID
-			binary.BigEndian.PutUint32(id[0:4], uint32(at.Unix()))
-			binary.BigEndian.PutUint64(id[4:12], uint64(j))
-			b = append(b, ViewDoc{ID: id, CardID: j/10 + 1, UserID: j%5000 + 1, ViewedAt: at.Add(time.Duration(j) * time.Millisecond)})
-		}
-		batches = append(batches, b)
+	docs := make([]ViewDoc, n)
+	for j := range docs {
+		var id bson.ObjectID
+		binary.BigEndian.PutUint32(id[0:4], uint32(at.Unix()))
+		binary.BigEndian.PutUint64(id[4:12], uint64(j))
+		docs[j] = ViewDoc{ID: id, CardID: int64(j)/10 + 1, UserID: int64(j)%5000 + 1, ViewedAt: at.Add(time.Duration(j) * time.Millisecond)}
 	}
 	t0 := time.Now()
-	g, gctx := errgroup.WithContext(ctx)
-	work := make(chan []any)
-	g.Go(func() error {
-		defer close(work)
-		for _, b := range batches {
-			select {
-			case work <- b:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		return nil
-	})
-	for range s.workers {
-		g.Go(func() error {
-			for b := range work {
-				if _, err := coll.InsertMany(gctx, b, options.InsertMany().SetOrdered(false)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	err = g.Wait()
+	_, _, err = s.insertViews(ctx, coll, slices.Values(docs), nil)
 	return time.Since(t0), err
 }
 
 // rawES bulk-indexes n copies of real card documents (a sample of 1,000
-// cycled) into a scratch index with the cards mapping.
+// cycled) into a scratch index with the cards mapping, with the seed's own
+// bulk path.
 func rawES(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newES(ctx, t)
 	if err != nil {
@@ -269,29 +214,21 @@ func rawES(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 		b, _ := json.Marshal(NewCardDoc(c))
 		sample = append(sample, b)
 	}
-	bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{Client: s.es, Index: index, NumWorkers: s.workers, FlushBytes: 4 << 20, FlushInterval: time.Minute})
-	if err != nil {
-		return 0, err
-	}
-	t0 := time.Now()
-	for i := int64(1); i <= n; i++ {
-		if err := bi.Add(ctx, esutil.BulkIndexerItem{Action: "index", DocumentID: strconv.FormatInt(i, 10),
-			Body: bytes.NewReader(sample[i%int64(len(sample))])}); err != nil {
-			return 0, err
+	docs := func(yield func(string, []byte) bool) {
+		for i := int64(1); i <= n; i++ {
+			if !yield(strconv.FormatInt(i, 10), sample[i%int64(len(sample))]) {
+				return
+			}
 		}
 	}
-	if err := bi.Close(ctx); err != nil {
-		return 0, err
-	}
-	elapsed := time.Since(t0)
-	if st := bi.Stats(); st.NumFailed > 0 {
-		return elapsed, fmt.Errorf("%d documents failed", st.NumFailed)
-	}
-	return elapsed, nil
+	t0 := time.Now()
+	_, err = s.bulkIndex(ctx, index, docs, n, nil)
+	return time.Since(t0), err
 }
 
 // rawS3 puts n card images (a sample of 64, generated beforehand, cycled)
-// from the seed's number of workers under a scratch prefix.
+// under a scratch prefix with the seed's own put path (its workers and
+// blocks), without the MD5 records.
 func rawS3(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newS3(ctx, t)
 	if err != nil {
@@ -308,31 +245,21 @@ func rawS3(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 	key := func(i int64) string { return "_mossdev/raw/" + strconv.FormatInt(i, 10) + ".png" }
 	defer func() {
 		var keys []string
-		for i := int64(0); i < n; i++ {
-			if keys = append(keys, key(i)); len(keys) == 1000 || i == n-1 {
+		for i := int64(1); i <= n; i++ {
+			if keys = append(keys, key(i)); len(keys) == 1000 || i == n {
 				_ = s.deleteKeys(context.WithoutCancel(ctx), keys)
 				keys = keys[:0]
 			}
 		}
 	}()
+	object := func(i int64) (string, []byte, error) { return key(i), sample[i%int64(len(sample))], nil }
 	t0 := time.Now()
-	var next atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	for range s.workers {
-		g.Go(func() error {
-			for i := next.Add(1) - 1; i < n; i = next.Add(1) - 1 {
-				if _, err := s.put(gctx, key(i), sample[i%int64(len(sample))], "image/png"); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	err = g.Wait()
+	err = s.putBlocks(ctx, blocksOf(n), n, object, false, nil)
 	return time.Since(t0), err
 }
 
-// rawRedis SETs n cache entries (a sample cycled) pipelined per shard.
+// rawRedis SETs n cache entries (a sample cycled) with the seed's own
+// pipelined path.
 func rawRedis(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newRedis(ctx, t)
 	if err != nil {
@@ -353,34 +280,20 @@ func rawRedis(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.D
 			_ = c.Del(context.WithoutCancel(ctx), keys...).Err()
 		}
 	}()
-	pipes := make([]redis.Pipeliner, len(s.shards))
-	for i, c := range s.shards {
-		pipes[i] = c.Pipeline()
+	entries := func(yield func(string, []byte) bool) {
+		for i, k := range keys {
+			if !yield(k, sample[i%len(sample)]) {
+				return
+			}
+		}
 	}
 	t0 := time.Now()
-	pending := make([]int, len(pipes))
-	for i, k := range keys {
-		sh := shard.Index(k, len(pipes))
-		pipes[sh].Set(ctx, k, sample[i%len(sample)], 0)
-		if pending[sh]++; pending[sh] == s.batch {
-			if _, err := pipes[sh].Exec(ctx); err != nil {
-				return 0, err
-			}
-			pending[sh] = 0
-		}
-	}
-	for sh, p := range pipes {
-		if pending[sh] > 0 {
-			if _, err := p.Exec(ctx); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return time.Since(t0), nil
+	_, err = s.setAll(ctx, entries, nil)
+	return time.Since(t0), err
 }
 
 // rawRabbit publishes n job messages (a sample cycled) to a scratch queue
-// with confirms, confirmWindow in flight.
+// with the seed's own confirmed publishing.
 func rawRabbit(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Duration, error) {
 	s, err := newRabbit(ctx, t)
 	if err != nil {
@@ -406,26 +319,14 @@ func rawRabbit(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.
 			break
 		}
 	}
-	t0 := time.Now()
-	window := make([]*amqp.DeferredConfirmation, 0, confirmWindow)
-	for i := int64(0); i < n; i++ {
-		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", queue, false, false, sample[i%int64(len(sample))])
-		if err != nil {
-			return 0, err
-		}
-		if window = append(window, dc); len(window) == confirmWindow {
-			for _, d := range window[:confirmWindow/2] {
-				if ok, err := d.WaitContext(ctx); err != nil || !ok {
-					return 0, fmt.Errorf("confirm: ok=%v %v", ok, err)
-				}
+	msgs := func(yield func(outMsg) bool) {
+		for i := int64(0); i < n; i++ {
+			if !yield(outMsg{"", queue, sample[i%int64(len(sample))]}) {
+				return
 			}
-			window = append(window[:0], window[confirmWindow/2:]...)
 		}
 	}
-	for _, d := range window {
-		if ok, err := d.WaitContext(ctx); err != nil || !ok {
-			return 0, fmt.Errorf("confirm: ok=%v %v", ok, err)
-		}
-	}
-	return time.Since(t0), nil
+	t0 := time.Now()
+	_, err = publishConfirmed(ctx, ch, msgs, nil)
+	return time.Since(t0), err
 }

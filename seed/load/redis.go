@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/seed/shard"
@@ -105,6 +106,33 @@ func (s *redisStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *me
 	if err := s.setMarker(ctx, newMarker(ds, false, 0)); err != nil {
 		return err
 	}
+	var genErr error
+	entries := func(yield func(string, []byte) bool) {
+		for c := range ds.HotCards() {
+			key, val, err := seed.CacheEntry(c)
+			if err != nil {
+				genErr = err
+				return
+			}
+			if !yield(key, val) {
+				return
+			}
+		}
+	}
+	n, err := s.setAll(ctx, entries, m)
+	if err == nil {
+		err = genErr
+	}
+	if err != nil {
+		return err
+	}
+	return s.setMarker(ctx, newMarker(ds, true, n))
+}
+
+// setAll is the seed's bulk path into the cache (raw.go measures it on
+// scratch keys): each entry SET on the shard shard.Index picks for its
+// key, pipelined in batches per shard. It returns the entries set.
+func (s *redisStore) setAll(ctx context.Context, entries iter.Seq2[string, []byte], m *meter) (int64, error) {
 	pipes := make([]redis.Pipeliner, len(s.shards))
 	pending := make([]int, len(s.shards))
 	for i, c := range s.shards {
@@ -122,17 +150,13 @@ func (s *redisStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *me
 		return nil
 	}
 	var n int64
-	for c := range ds.HotCards() {
-		key, val, err := seed.CacheEntry(c)
-		if err != nil {
-			return err
-		}
+	for key, val := range entries {
 		i := shard.Index(key, len(s.shards))
 		pipes[i].Set(ctx, key, val, 0)
 		n++
 		if pending[i]++; pending[i] == s.batch {
 			if err := flush(i); err != nil {
-				return err
+				return n, err
 			}
 		}
 	}
@@ -140,10 +164,7 @@ func (s *redisStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *me
 	for i := range s.shards {
 		g.Go(func() error { return flush(i) })
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	return s.setMarker(ctx, newMarker(ds, true, n))
+	return n, g.Wait()
 }
 
 // reset puts the entries back: a few thousand SETs at most, faster than

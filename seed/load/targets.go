@@ -1,8 +1,6 @@
 package load
 
 import (
-	"fmt"
-
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/services/cdn"
 	"github.com/mossdev/mossdev/stack/services/elasticsearch"
@@ -60,14 +58,12 @@ func TargetsFor(e *stack.Runtime) Targets {
 		Postgres:       pgbouncer.AppURL(e),
 		PostgresDirect: postgres.DirectURL(e),
 		PostgresSuper:  postgres.SuperuserURL(e, "postgres"),
-		PgBouncerAdmin: fmt.Sprintf("postgres://postgres:%s@%s/pgbouncer?sslmode=disable",
-			e.Secrets.PostgresPassword, e.Addr(pgbouncer.Name, "main")),
-		MariaDB: mariadb.DSN(e),
-		MariaDBRoot: fmt.Sprintf("root:%s@tcp(%s)/%s?charset=utf8mb4&parseTime=true",
-			e.Secrets.MariaDBRoot, e.Addr(mariadb.Name, "main"), mariadb.DB),
-		Mongo:         mongodb.URL(e),
-		MongoStorage:  postgres.SuperuserURL(e, postgres.FerretDBDB),
-		Elasticsearch: elasticsearch.URL(e),
+		PgBouncerAdmin: pgbouncer.ConsoleURL(e, true),
+		MariaDB:        mariadb.DSN(e),
+		MariaDBRoot:    mariadb.RootDSN(e),
+		Mongo:          mongodb.URL(e),
+		MongoStorage:   postgres.SuperuserURL(e, postgres.FerretDBDB),
+		Elasticsearch:  elasticsearch.URL(e),
 		S3: S3Target{Endpoint: s3.Endpoint(e), Bucket: s3.Bucket, Region: s3.Region,
 			AccessKey: e.Secrets.S3AccessKey, SecretKey: e.Secrets.S3SecretKey},
 		CDN:           cdn.URL(e),
@@ -75,7 +71,7 @@ func TargetsFor(e *stack.Runtime) Targets {
 		AMQP:          haproxy.AMQPURL(e),
 	}
 	for i := range e.Options.RedisShards {
-		t.Redis = append(t.Redis, fmt.Sprintf("redis://:%s@%s/0", e.Secrets.RedisPassword, e.Addr(redis.ShardName(i), "main")))
+		t.Redis = append(t.Redis, redis.ShardURL(e, i))
 	}
 	return t
 }

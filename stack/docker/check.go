@@ -53,7 +53,7 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 		}
 	}
 	if err != nil {
-		return "", &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: firstLine(err.Error()),
+		return "", &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: stack.FirstLine(err.Error()),
 			Fix: "start Docker (or set DOCKER_HOST), or use --backend native"}
 	}
 	var mu sync.Mutex
@@ -86,6 +86,6 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 	}
 	sort.Strings(missing)
 	return engine, &stack.Error{Op: "check images", Err: stack.ErrImageMissing,
-		Detail: fmt.Sprintf("%s is not present and cannot be pulled (%s)", strings.Join(missing, ", "), firstLine(errors.Join(causes...).Error())),
+		Detail: fmt.Sprintf("%s is not present and cannot be pulled (%s)", strings.Join(missing, ", "), stack.FirstLine(errors.Join(causes...).Error())),
 		Fix:    "pull them (docker pull IMAGE), point MOSSDEV_IMAGE_<KIND> at a mirror or a local image, or use --backend native"}
 }

@@ -117,7 +117,7 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 		if s.StopSignal != "" {
 			fmt.Fprintf(&b, "    stop_signal: SIG%s\n", s.StopSignal)
 		}
-		fmt.Fprintf(&b, "    stop_grace_period: %ds\n", int(Grace/time.Second))
+		fmt.Fprintf(&b, "    stop_grace_period: %ds\n", int(stack.Grace/time.Second))
 		if len(spec.Health) > 0 && shell(spec.Image) {
 			healthy[s.Name] = true
 			fmt.Fprintf(&b, "    healthcheck:\n      test: %s\n", qs(dollars(spec.Health)))

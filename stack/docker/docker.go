@@ -50,9 +50,6 @@ const (
 	LabelStandIn = "org.mossdev.stand-in"
 )
 
-// Grace is how long a stop waits after the polite signal before SIGKILL.
-const Grace = 15 * time.Second
-
 // Backend is the docker backend of one stack.
 type Backend struct {
 	stack string

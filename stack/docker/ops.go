@@ -190,7 +190,7 @@ func (b *Backend) streamUsage(cli *client.Client, id string, u *usageStream) {
 }
 
 // Stop stops the service's container (its stop signal, then SIGKILL after
-// Grace); the container stays, stopped, until the next start or down.
+// stack.Grace); the container stays, stopped, until the next start or down.
 func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
 	if onHost(svc) {
 		return b.host.Stop(ctx, svc)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -80,7 +79,7 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 		if msg := err.Error(); strings.Contains(msg, "port is already allocated") || strings.Contains(msg, "address already in use") {
 			b.discard(cli, ctr)
 			return nil, &stack.Error{Op: "publish ports", Service: svc.Name, Err: stack.ErrPortInUse,
-				Detail: "a host port of the service was taken between mossdev's check and Docker's bind: " + firstLine(msg),
+				Detail: "a host port of the service was taken between mossdev's check and Docker's bind: " + stack.FirstLine(msg),
 				Fix:    fmt.Sprintf("stop what holds it, or choose another port with --port %s=PORT", svc.Name)}
 		}
 		if ctr != nil {
@@ -88,7 +87,7 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 			// port taken between the check and the bind).
 			tail := b.logTail(context.Background(), cli, ctr.GetContainerID(), 15)
 			return nil, &stack.Error{Op: "start container", Service: svc.Name, Err: stack.ErrExited,
-				Detail: firstLine(err.Error()), LogTail: tail,
+				Detail: stack.FirstLine(err.Error()), LogTail: tail,
 				Fix: fmt.Sprintf("see `mossdev logs %s`; `mossdev down` removes what is left", svc.Name)}
 		}
 		return nil, fmt.Errorf("create container: %w", err)
@@ -137,7 +136,7 @@ func (b *Backend) request(svc stack.Service, spec stack.DockerSpec, net string, 
 	if svc.StopSignal != "" {
 		stopSignal = "SIG" + svc.StopSignal
 	}
-	grace := int(Grace / time.Second)
+	grace := int(stack.Grace / time.Second)
 	return testcontainers.ContainerRequest{
 		Image:          spec.Image,
 		Name:           b.containerName(svc.Name),
@@ -229,7 +228,7 @@ func (b *Backend) pull(ctx context.Context, cli *client.Client, svc stack.Servic
 func MissingImage(svc stack.Service, ref string, cause error) error {
 	detail := "not present here and cannot be pulled"
 	if cause != nil {
-		detail += ": " + firstLine(cause.Error())
+		detail += ": " + stack.FirstLine(cause.Error())
 	}
 	return &stack.Error{Op: "find image " + ref, Service: svc.Name, Err: stack.ErrImageMissing, Detail: detail,
 		Fix: fmt.Sprintf("pull it (docker pull %s), point %s at a mirror or a local image, or use --backend native",
@@ -335,13 +334,7 @@ func (b *Backend) logTail(ctx context.Context, cli *client.Client, id string, n 
 	}
 	defer rc.Close()
 	var buf bytes.Buffer
-	_, _ = stdcopy.StdCopy(&buf, &buf, io.LimitReader(rc, 64<<10))
-	return strings.TrimRight(buf.String(), "\n")
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
+	_, _ = stdcopy.StdCopy(&buf, &buf, rc)
+	lines, _ := stack.LastLines(&buf, n)
+	return strings.Join(lines, "\n")
 }

@@ -43,9 +43,6 @@ const (
 // root: PostgreSQL and PgBouncer refuse root, and the others need no more.
 const RunUser = "mossdev"
 
-// Grace is how long a stop waits after the polite signal before SIGKILL.
-const Grace = 15 * time.Second
-
 // Backend is the native backend of one stack.
 type Backend struct {
 	stack string
@@ -165,7 +162,7 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 			if err := cmd.Run(); err != nil {
 				return nil, &stack.Error{Op: "prepare " + svc.Name, Service: svc.Name, Err: stack.ErrExited,
 					Detail:  fmt.Sprintf("%s: %v", filepath.Base(c.Path), err),
-					LogTail: tail(env.LogFile(svc.Name)), Fix: fmt.Sprintf("see `mossdev logs %s`", svc.Name)}
+					LogTail: stack.TailFile(env.LogFile(svc.Name), 15), Fix: fmt.Sprintf("see `mossdev logs %s`", svc.Name)}
 			}
 		}
 		if err := os.WriteFile(marker, []byte(time.Now().Format(time.RFC3339)), 0o644); err != nil {
@@ -307,7 +304,7 @@ func Look(name string) (string, error) {
 	return "", exec.ErrNotFound
 }
 
-// Stop signals the service's process group, waits up to Grace, then kills
+// Stop signals the service's process group, waits up to stack.Grace, then kills
 // the group and any labelled stragglers.
 func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
 	sig := syscall.SIGTERM
@@ -375,7 +372,7 @@ func (b *Backend) terminate(find func() []int, sig syscall.Signal) {
 		}
 		_ = syscall.Kill(p, sig)
 	}
-	deadline := time.Now().Add(Grace)
+	deadline := time.Now().Add(stack.Grace)
 	for time.Now().Before(deadline) {
 		if !anyAlive(pids) {
 			return
@@ -645,16 +642,4 @@ func (b *Backend) Remove(ctx context.Context, keepData bool) error {
 	}
 	_ = os.RemoveAll(filepath.Join(b.dir, "run"))
 	return nil
-}
-
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -67,7 +67,7 @@ func TestPostgresThroughPgBouncer(t *testing.T) {
 
 	// PgBouncer is the one answering: its admin console lists a pool for
 	// the app database with our client in it.
-	admin, err := pgx.ConnectConfig(ctx, simple(t, pgbouncer.AdminURL(env)))
+	admin, err := pgx.ConnectConfig(ctx, simple(t, pgbouncer.ConsoleURL(env, false)))
 	if err != nil {
 		t.Fatalf("connect to PgBouncer console: %v", err)
 	}

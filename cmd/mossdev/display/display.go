@@ -172,7 +172,7 @@ func Describe(e stack.Event) string {
 // FirstLine shortens s to its first line, at most 90 characters: what fits
 // beside a name in a table or a progress line.
 func FirstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
+	s = stack.FirstLine(s)
 	if len(s) > 90 {
 		s = s[:87] + "..."
 	}

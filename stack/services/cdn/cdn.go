@@ -45,6 +45,8 @@ func Service(backend string) stack.Service {
 		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{stack.EnvName(Name, "PURGE_TOKEN"): e.Secrets.CDNPurgeToken}
 		},
+		Explain: "The CDN in front of the image bucket (CloudFront's role): it caches card images so S3 sees only " +
+			"misses. A warm cache has a high hit ratio; stop S3 and cached images are still served until they expire.",
 	}
 }
 

@@ -9,6 +9,15 @@ import (
 	"github.com/mossdev/mossdev/stack/probe"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	HitRatio      = "hit_ratio"
+	Hits          = "hits"
+	Misses        = "misses"
+	CachedObjects = "cached_objects"
+)
+
 // counters reads the cache's hit ratio from GET /_cdn/stats: a warm CDN
 // answers most image requests itself, and S3 only sees the misses.
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
@@ -29,9 +38,9 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		ratio = fmt.Sprintf("%.1f%%", 100*s.HitRatio)
 	}
 	return []stack.Counter{
-		{Name: "hit ratio", Value: ratio},
-		{Name: "hits", Value: fmt.Sprint(s.Hits)},
-		{Name: "misses", Value: fmt.Sprint(s.Misses)},
-		{Name: "cached objects", Value: fmt.Sprintf("%d (%d bytes)", s.Objects, s.Bytes)},
+		{Key: HitRatio, Label: "hit ratio", Value: ratio},
+		{Key: Hits, Label: "hits", Value: fmt.Sprint(s.Hits)},
+		{Key: Misses, Label: "misses", Value: fmt.Sprint(s.Misses)},
+		{Key: CachedObjects, Label: "cached objects", Value: fmt.Sprintf("%d (%d bytes)", s.Objects, s.Bytes)},
 	}, nil
 }

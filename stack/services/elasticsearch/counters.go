@@ -11,6 +11,13 @@ import (
 	"github.com/mossdev/mossdev/stack/probe"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	Documents = "documents"
+	Indices   = "indices"
+)
+
 // counters reads the document count over all indices (hidden ones aside)
 // from _cat/indices, which both the real server and the emulator answer.
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
@@ -32,10 +39,10 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		docs += n
 	}
 	if len(names) == 0 {
-		return []stack.Counter{{Name: "documents", Value: "no index (not seeded)"}}, nil
+		return []stack.Counter{{Key: Documents, Label: "documents", Value: "no index (not seeded)"}}, nil
 	}
 	return []stack.Counter{
-		{Name: "documents", Value: fmt.Sprint(docs)},
-		{Name: "indices", Value: strings.Join(names, ", ")},
+		{Key: Documents, Label: "documents", Value: fmt.Sprint(docs)},
+		{Key: Indices, Label: "indices", Value: strings.Join(names, ", ")},
 	}, nil
 }

@@ -48,6 +48,8 @@ func Service(backend string) stack.Service {
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Elasticsearch(URL(e)) },
 		URL:      URL,
 		Counters: counters,
+		Explain: "Full-text and geo search over cards (\"cards near Gangnam\", Korean text with the cjk " +
+			"analyzer). It replaced AWS CloudSearch, and geo queries moved here from MongoDB.",
 	}
 }
 

@@ -12,9 +12,13 @@ import (
 	"github.com/mossdev/mossdev/stack/services/rabbitmq"
 )
 
+// SessionsKey is the key of the counter of a RabbitMQ node's current
+// sessions through HAProxy.
+func SessionsKey(node string) string { return "sessions:" + node }
+
 // counters reads current sessions per RabbitMQ node from the stats CSV
 // (stopping a node shows its sessions move to the others) and the queue
-// depths through the AMQP frontend, as apps see the broker.
+// depths the cluster behind it holds.
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
@@ -23,10 +27,10 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		return nil, err
 	}
 	out := sessions
-	qs, err := rabbitmq.QueueDepths(ctx, AMQPURL(e))
+	qs, err := rabbitmq.QueueDepths(ctx, e, 0)
 	if err != nil {
 		for _, q := range rabbitmq.Queues {
-			out = append(out, stack.Counter{Name: "queue " + q, Value: "unavailable: " + err.Error()})
+			out = append(out, stack.Counter{Key: rabbitmq.QueueKey(q), Label: "queue " + q, Value: "unavailable: " + err.Error()})
 		}
 		return out, nil
 	}
@@ -63,7 +67,7 @@ func Sessions(ctx context.Context, statsURL string) ([]stack.Counter, error) {
 		if get(rec, "pxname") != "rabbitmq" || sv == "FRONTEND" || sv == "BACKEND" {
 			continue
 		}
-		out = append(out, stack.Counter{Name: "sessions " + sv,
+		out = append(out, stack.Counter{Key: SessionsKey(sv), Label: "sessions " + sv,
 			Value: fmt.Sprintf("%s (%s)", get(rec, "scur"), get(rec, "status"))})
 	}
 	return out, nil

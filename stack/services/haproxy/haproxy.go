@@ -31,6 +31,9 @@ func Service(nodes int) stack.Service {
 	}
 	return stack.Service{
 		Name: Name, Kind: Name,
+		Explain: "The load balancer in front of the RabbitMQ cluster; apps' AMQP URL points here. AWS ELB cut " +
+			"idle connections after at most an hour, which killed Celery's idle .pidbox connections; HAProxy lets " +
+			"them idle for days. Its stats show sessions per node.",
 		Role:     "TCP load balancer in front of the RabbitMQ cluster, idle timeouts far above ELB's 3600 s",
 		Ports:    []string{"main", "stats"},
 		Needs:    needs,

@@ -10,6 +10,13 @@ import (
 	"github.com/mossdev/mossdev/stack"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	Hashtags    = "hashtags"
+	Connections = "connections"
+)
+
 // Table is the hashtag table the seed loads and apps search with LIKE.
 const Table = "hashtags"
 
@@ -38,11 +45,11 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, err
 	}
-	out := []stack.Counter{{Name: "hashtags", Value: hashtags(ctx, db)}}
+	out := []stack.Counter{{Key: Hashtags, Label: "hashtags", Value: hashtags(ctx, db)}}
 	var name string
 	var threads int64
 	if err := db.QueryRowContext(ctx, "SHOW GLOBAL STATUS LIKE 'Threads_connected'").Scan(&name, &threads); err == nil {
-		out = append(out, stack.Counter{Name: "connections", Value: fmt.Sprint(threads)})
+		out = append(out, stack.Counter{Key: Connections, Label: "connections", Value: fmt.Sprint(threads)})
 	}
 	return out, nil
 }

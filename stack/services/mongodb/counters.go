@@ -11,6 +11,12 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	ViewLogs = "view_logs"
+)
+
 // Views is the collection of per-user card view logs.
 const Views = "views"
 
@@ -33,7 +39,7 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		return nil, err
 	}
 	if len(names) == 0 {
-		return []stack.Counter{{Name: "view logs", Value: "no views collection (not seeded)"}}, nil
+		return []stack.Counter{{Key: ViewLogs, Label: "view logs", Value: "no views collection (not seeded)"}}, nil
 	}
 	var st struct {
 		Count int64 `bson:"count"`
@@ -45,5 +51,5 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		}
 		st.Count = n
 	}
-	return []stack.Counter{{Name: "view logs", Value: fmt.Sprint(st.Count)}}, nil
+	return []stack.Counter{{Key: ViewLogs, Label: "view logs", Value: fmt.Sprint(st.Count)}}, nil
 }

@@ -56,6 +56,8 @@ func Service(backend string) stack.Service {
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Mongo(URL(e)) },
 		URL:      URL,
 		Counters: counters,
+		Explain: "The view log: who viewed which card. The unique count stays in PostgreSQL; the per-user log " +
+			"went here to take insert load off the main database. Keep indexes few, they slow inserts.",
 	}
 }
 

@@ -9,6 +9,16 @@ import (
 	"github.com/mossdev/mossdev/stack/services/postgres"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	Pools          = "pools"
+	ClientsActive  = "clients_active"
+	ClientsWaiting = "clients_waiting"
+	ServerActive   = "server_active"
+	ServerIdle     = "server_idle"
+)
+
 // counters reads SHOW POOLS on the admin console for the app database:
 // clients served and waiting, and the server connections behind them. Many
 // clients over few server connections is the point of the pooler; waiting
@@ -16,7 +26,7 @@ import (
 func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	ctx, cancel := context.WithTimeout(ctx, postgres.CountTimeout)
 	defer cancel()
-	cfg, err := pgx.ParseConfig(AdminURL(e))
+	cfg, err := pgx.ParseConfig(ConsoleURL(e, false))
 	if err != nil {
 		return nil, err
 	}
@@ -57,13 +67,13 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 	}
 	if pools == 0 {
 		// PgBouncer opens a pool at the first client of a database.
-		return []stack.Counter{{Name: "pools", Value: "no pool for " + postgres.AppDB + " yet (no client has connected)"}}, nil
+		return []stack.Counter{{Key: Pools, Label: "pools", Value: "no pool for " + postgres.AppDB + " yet (no client has connected)"}}, nil
 	}
 	return []stack.Counter{
-		{Name: "clients active", Value: fmt.Sprint(sum["cl_active"])},
-		{Name: "clients waiting", Value: fmt.Sprint(sum["cl_waiting"])},
-		{Name: "server active", Value: fmt.Sprint(sum["sv_active"])},
-		{Name: "server idle", Value: fmt.Sprint(sum["sv_idle"])},
+		{Key: ClientsActive, Label: "clients active", Value: fmt.Sprint(sum["cl_active"])},
+		{Key: ClientsWaiting, Label: "clients waiting", Value: fmt.Sprint(sum["cl_waiting"])},
+		{Key: ServerActive, Label: "server active", Value: fmt.Sprint(sum["sv_active"])},
+		{Key: ServerIdle, Label: "server idle", Value: fmt.Sprint(sum["sv_idle"])},
 	}, nil
 }
 

@@ -23,6 +23,9 @@ const Name = "pgbouncer"
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
+		Explain: "The connection pooler in front of PostgreSQL, in transaction pooling mode: thousands of app " +
+			"connections share a small pool of server connections. Clients waiting means the pool is too small. " +
+			"Prepared statements do not survive across transactions here, so use the simple protocol.",
 		Role:     "connection pooler in front of PostgreSQL (transaction pooling); apps connect here",
 		Ports:    []string{"main"},
 		Needs:    []string{postgres.Name},
@@ -33,22 +36,24 @@ func Service() stack.Service {
 			return probe.Postgres(AppURL(e))
 		},
 		Extra: func(e *stack.Runtime) map[string]string {
-			return map[string]string{stack.EnvName(Name, "ADMIN_URL"): AdminURL(e)}
+			return map[string]string{stack.EnvName(Name, "ADMIN_URL"): ConsoleURL(e, false)}
 		},
 	}
 }
 
 // AppURL is the app database through the pooler (= MOSSDEV_POSTGRES_URL).
-func AppURL(e *stack.Runtime) string {
-	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable",
-		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), postgres.AppDB)
-}
+func AppURL(e *stack.Runtime) string { return postgres.AppURLAt(e, e.Addr(Name, "main")) }
 
-// AdminURL is PgBouncer's console (SHOW POOLS, SHOW STATS); the app role is
-// a stats user. Use the simple query protocol on it.
-func AdminURL(e *stack.Runtime) string {
-	return fmt.Sprintf("postgres://%s:%s@%s/pgbouncer?sslmode=disable",
-		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"))
+// ConsoleURL is PgBouncer's admin console. As the app role (a stats user)
+// it reads SHOW POOLS and SHOW STATS; as the superuser "postgres" (an admin
+// user) it may also PAUSE, RESUME and KILL. Use the simple query protocol
+// on it.
+func ConsoleURL(e *stack.Runtime, superuser bool) string {
+	user, pw := e.Secrets.AppUser, e.Secrets.AppPassword
+	if superuser {
+		user, pw = "postgres", e.Secrets.PostgresPassword
+	}
+	return fmt.Sprintf("postgres://%s:%s@%s/pgbouncer?sslmode=disable", user, pw, e.Addr(Name, "main"))
 }
 
 // Config renders pgbouncer.ini for a server at pgHost:pgPort.

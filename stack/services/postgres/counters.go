@@ -9,6 +9,13 @@ import (
 	"github.com/mossdev/mossdev/stack"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	Connections = "connections"
+	Cards       = "cards"
+)
+
 // CountTimeout bounds one read of the live figures: the TUI asks every 2 s
 // and must not pile up reads against a server that hangs.
 const CountTimeout = 1500 * time.Millisecond
@@ -41,8 +48,8 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		return nil, fmt.Errorf("read pg_stat_activity: %w", err)
 	}
 	out := []stack.Counter{
-		{Name: "connections", Value: fmt.Sprintf("%d (%d active)", conns, active)},
-		{Name: "cards", Value: cards(ctx, conn)},
+		{Key: Connections, Label: "connections", Value: fmt.Sprintf("%d (%d active)", conns, active)},
+		{Key: Cards, Label: "cards", Value: cards(ctx, conn)},
 	}
 	return out, nil
 }

@@ -36,6 +36,9 @@ const (
 func Service() stack.Service {
 	return stack.Service{
 		Name: Name, Kind: Name,
+		Explain: "The main database: users, cards, hashtag links and the unique view counts all live here. " +
+			"PostgreSQL forks a process per connection, so apps never connect directly: they go through PgBouncer. " +
+			"Stop it and watch PgBouncer and the MongoDB stand-in (it stores its collections here) turn unhealthy.",
 		Role:       "main database: users, cards, hashtag links, unique view counts (apps reach it through PgBouncer)",
 		Ports:      []string{"main"},
 		StopSignal: "INT", // "fast" shutdown; SIGTERM's "smart" one waits for every client
@@ -44,10 +47,9 @@ func Service() stack.Service {
 		Probe:      func(e *stack.Runtime) probe.Probe { return probe.Postgres(SuperuserURL(e, "postgres")) },
 		Setup:      setup,
 		Counters:   counters,
-		URL: func(e *stack.Runtime) string {
-			return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/%s?sslmode=disable",
-				e.Secrets.AppUser, e.Secrets.AppPassword, e.Port("pgbouncer", "main"), AppDB)
-		},
+		// Apps go through PgBouncer; the service id is spelled here because
+		// package pgbouncer imports this one.
+		URL: func(e *stack.Runtime) string { return AppURLAt(e, e.Addr("pgbouncer", "main")) },
 		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{
 				stack.EnvName(Name, "DIRECT_URL"): DirectURL(e),
@@ -57,9 +59,13 @@ func Service() stack.Service {
 }
 
 // DirectURL reaches PostgreSQL itself as the app role, bypassing PgBouncer.
-func DirectURL(e *stack.Runtime) string {
+func DirectURL(e *stack.Runtime) string { return AppURLAt(e, e.Addr(Name, "main")) }
+
+// AppURLAt is the app database as the app role at addr (host:port): the
+// server itself or PgBouncer in front of it.
+func AppURLAt(e *stack.Runtime, addr string) string {
 	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable",
-		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), AppDB)
+		e.Secrets.AppUser, e.Secrets.AppPassword, addr, AppDB)
 }
 
 // SuperuserURL reaches a database as the superuser "postgres".

@@ -8,8 +8,12 @@ import (
 	"github.com/mossdev/mossdev/stack/services/images"
 )
 
-// ContainerPort is every node's AMQP port inside the stack's network.
-const ContainerPort = 5672
+// ContainerPort is every node's AMQP port inside the stack's network;
+// MetricsPort its Prometheus endpoint, which the image enables.
+const (
+	ContainerPort = 5672
+	MetricsPort   = 15692
+)
 
 // docker runs node i as its own container. Each container's hostname is its
 // service name, which is also its alias on the stack's network, so node i
@@ -26,7 +30,7 @@ func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
 			"RABBITMQ_DEFAULT_USER":  e.Secrets.AppUser,
 			"RABBITMQ_DEFAULT_PASS":  e.Secrets.AppPassword,
 		},
-		Ports:    map[string]int{"main": ContainerPort},
+		Ports:    map[string]int{"main": ContainerPort, "metrics": MetricsPort},
 		DataPath: "/var/lib/rabbitmq",
 		Health:   []string{"CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"},
 		ComposeFiles: map[string]string{

@@ -10,6 +10,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	Keys   = "keys"
+	Memory = "memory"
+)
+
 // shardCounters reads one shard's key count and memory: with sharding done
 // by the application the keys should spread evenly, and a shard that was
 // stopped comes back with only what its append-only file kept.
@@ -24,10 +31,10 @@ func shardCounters(name string) func(context.Context, *stack.Runtime) ([]stack.C
 		if err != nil {
 			return nil, err
 		}
-		out := []stack.Counter{{Name: "keys", Value: fmt.Sprint(keys)}}
+		out := []stack.Counter{{Key: Keys, Label: "keys", Value: fmt.Sprint(keys)}}
 		if info, err := c.Info(ctx, "memory").Result(); err == nil {
 			if v := infoField(info, "used_memory_human"); v != "" {
-				out = append(out, stack.Counter{Name: "memory", Value: v})
+				out = append(out, stack.Counter{Key: Memory, Label: "memory", Value: v})
 			}
 		}
 		return out, nil

@@ -19,8 +19,20 @@ import (
 // Kind is the service kind; shards are named redis-0..redis-N-1.
 const Kind = "redis"
 
+// explain is the shards' part in the platform for a new hire.
+const explain = "The main cache, several independent servers sharded by the app: shard = crc32(key) % shards. " +
+	"A miss falls back to the database. Writes go to Redis first (write-behind) and reach PostgreSQL later " +
+	"through Celery jobs. Kill a shard: its keys miss, the others keep serving."
+
 // ShardName is the service id of shard i.
 func ShardName(i int) string { return fmt.Sprintf("redis-%d", i) }
+
+// ShardURL is how an app reaches shard i. The user is spelled out:
+// Debian's redis-cli 7.0 turns "redis://:PASSWORD@" into AUTH "" PASSWORD,
+// which the server refuses; "default" is the user requirepass protects.
+func ShardURL(e *stack.Runtime, i int) string {
+	return fmt.Sprintf("redis://default:%s@%s/0", e.Secrets.RedisPassword, e.Addr(ShardName(i), "main"))
+}
 
 // Shards describes n shards.
 func Shards(n int) []stack.Service {
@@ -28,7 +40,7 @@ func Shards(n int) []stack.Service {
 	for i := range n {
 		name := ShardName(i)
 		out[i] = stack.Service{
-			Name: name, Kind: Kind,
+			Name: name, Kind: Kind, Explain: explain,
 			Role:     fmt.Sprintf("cache shard %d of %d: the app picks the shard by hashing the key; write-behind keeps data here before PostgreSQL", i, n),
 			Ports:    []string{"main"},
 			Native:   func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, name) },
@@ -37,9 +49,7 @@ func Shards(n int) []stack.Service {
 			Probe: func(e *stack.Runtime) probe.Probe {
 				return probe.Redis(e.Addr(name, "main"), e.Secrets.RedisPassword)
 			},
-			URL: func(e *stack.Runtime) string {
-				return fmt.Sprintf("redis://:%s@%s/0", e.Secrets.RedisPassword, e.Addr(name, "main"))
-			},
+			URL: func(e *stack.Runtime) string { return ShardURL(e, i) },
 		}
 	}
 	return out

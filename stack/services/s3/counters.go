@@ -12,6 +12,13 @@ import (
 	"github.com/mossdev/mossdev/stack/probe"
 )
 
+// Counter keys (stack.Counter.Key), stable for readers such as the TUI;
+// the labels may change.
+const (
+	Objects = "objects"
+	Bytes   = "bytes"
+)
+
 // countCap stops the listing: production held hundreds of millions of
 // images, and the TUI asks every 2 s; past the cap it says "≥".
 const countCap = 100_000
@@ -41,8 +48,8 @@ func counters(ctx context.Context, e *stack.Runtime) ([]stack.Counter, error) {
 		objects = "≥" + objects
 	}
 	return []stack.Counter{
-		{Name: "objects", Value: objects},
-		{Name: "bytes", Value: fmt.Sprintf("%d (%.1f MiB)", size, float64(size)/(1<<20))},
+		{Key: Objects, Label: "objects", Value: objects},
+		{Key: Bytes, Label: "bytes", Value: fmt.Sprintf("%d (%.1f MiB)", size, float64(size)/(1<<20))},
 	}, nil
 }
 

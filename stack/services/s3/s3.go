@@ -41,6 +41,8 @@ func Service(backend string) stack.Service {
 		Probe:    readiness,
 		URL:      Endpoint,
 		Counters: counters,
+		Explain: "The card-image bucket: hundreds of millions of images in production. Clients never fetch from it " +
+			"directly; the CDN does, on a miss.",
 		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{
 				stack.EnvName(Name, "BUCKET"):     Bucket,
