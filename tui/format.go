@@ -2,8 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -171,39 +169,11 @@ func shortErr(s string) string {
 	return s
 }
 
-// mask hides the password of a URL ("postgres://mossi:••••••@host/db").
-func mask(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, ok := u.User.Password(); !ok {
-		return raw
-	}
-	user := u.User.Username()
-	at := strings.Index(raw, "@")
-	scheme := strings.Index(raw, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return raw
-	}
-	return raw[:scheme+3] + user + ":••••••" + raw[at:]
-}
+// mask and maskVar hide secrets on screen until `v`; the rules are the
+// stack's, shared with the CLI's JSON.
+func mask(raw string) string { return stack.MaskURL(raw) }
 
-var dsnSecret = regexp.MustCompile(`^([^:/@]+):([^@]+)@tcp\(`)
-
-// maskVar hides a variable's secret: the password of a URL or a DSN, and
-// the whole value of a *SECRET*, *PASSWORD*, *TOKEN* or *COOKIE* variable.
-func maskVar(name, value string) string {
-	for _, w := range []string{"SECRET", "PASSWORD", "TOKEN", "COOKIE"} {
-		if strings.Contains(name, w) {
-			return "••••••"
-		}
-	}
-	if dsnSecret.MatchString(value) {
-		return dsnSecret.ReplaceAllString(value, "$1:••••••@tcp(")
-	}
-	return mask(value)
-}
+func maskVar(name, value string) string { return stack.MaskVar(name, value) }
 
 // clean makes a log line safe to draw: no escape sequences, no control
 // characters, tabs as spaces.

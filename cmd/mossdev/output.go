@@ -31,8 +31,16 @@ type stackDoc struct {
 	Error    string         `json:"error,omitempty"`
 }
 
+// newStackDoc shapes status for JSON with the URLs' passwords masked, as
+// the terminal UI shows them: a JSON document ends up in CI logs. `mossdev
+// env` is the way to get the secrets.
 func newStackDoc(s *stack.Stack, sts []stack.Status) stackDoc {
-	return stackDoc{Stack: s.Name(), Backend: s.Backend(), Services: sts}
+	masked := make([]stack.Status, len(sts))
+	for i, st := range sts {
+		st.URL = stack.MaskURL(st.URL)
+		masked[i] = st
+	}
+	return stackDoc{Stack: s.Name(), Backend: s.Backend(), Services: masked}
 }
 
 // statusTable prints the summary: service, state, address, stand-in.

@@ -199,7 +199,7 @@ func GetJSON(ctx context.Context, url string, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("read %s: %w", url, err)
+		return fmt.Errorf("read %s: %w", redact(url), err)
 	}
 	return nil
 }
@@ -224,7 +224,7 @@ func get(ctx context.Context, url string, ok ...int) ([]byte, error) {
 		}
 	}
 	if !good {
-		return body, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+		return body, fmt.Errorf("GET %s: status %d", redact(url), resp.StatusCode)
 	}
 	return body, nil
 }

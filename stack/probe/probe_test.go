@@ -3,6 +3,8 @@ package probe
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +64,20 @@ func TestUntilReportsEveryFailureAndTheLastError(t *testing.T) {
 	}
 	if nr.Probe != never || nr.Last.Error() != "connection refused" || nr.Attempts < 1 {
 		t.Fatalf("NotReadyError %+v lacks the probe or its last error", nr)
+	}
+}
+
+// A failing probe's error never carries the URL's password (status, the
+// TUI and timeouts print it).
+func TestHTTPErrorsHideThePassword(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusUnauthorized) }))
+	defer srv.Close()
+	u := strings.Replace(srv.URL, "http://", "http://elastic:s3cret@", 1)
+	err := Elasticsearch(u).Check(t.Context())
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "status 401") {
+		t.Fatalf("err = %v, want a status 401 without the password", err)
+	}
+	if err := GetJSON(t.Context(), u, new(any)); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("GetJSON err = %v, want an error without the password", err)
 	}
 }
