@@ -23,7 +23,6 @@ func TailFile(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-
 // LastLines returns the last n lines of r, from at most its last 64 KiB:
 // it seeks there when r can, and otherwise reads through keeping only the
 // end. A final partial line counts as a line.
