@@ -145,8 +145,11 @@ func (e *Runtime) LogFile(service string) string {
 // Secrets are generated once per stack and kept in its state file (0600).
 type Secrets struct {
 	PostgresPassword string `json:"postgresPassword"` // superuser "postgres"
-	AppUser          string `json:"appUser"`          // the role apps use everywhere
-	AppPassword      string `json:"appPassword"`
+	AppUser          string `json:"appUser"`          // the user apps log in as, in every store
+	AppPassword      string `json:"appPassword"`      // PostgreSQL's (through PgBouncer)
+	MariaDBPassword  string `json:"mariadbPassword"`  // the app user's in MariaDB
+	RabbitPassword   string `json:"rabbitPassword"`   // the app user's in RabbitMQ
+	FerretDBPassword string `json:"ferretdbPassword"` // PostgreSQL role "ferretdb", the MongoDB stand-in's storage
 	MariaDBRoot      string `json:"mariadbRootPassword"`
 	RedisPassword    string `json:"redisPassword"`
 	ErlangCookie     string `json:"erlangCookie"`

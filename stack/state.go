@@ -159,6 +159,9 @@ func newSecrets() Secrets {
 		PostgresPassword: token(18),
 		AppUser:          "mossi",
 		AppPassword:      token(18),
+		MariaDBPassword:  token(18),
+		RabbitPassword:   token(18),
+		FerretDBPassword: token(18),
 		MariaDBRoot:      token(18),
 		RedisPassword:    token(18),
 		ErlangCookie:     strings.ToUpper(token(24)),
@@ -175,6 +178,14 @@ func newSecrets() Secrets {
 // added any. Without it such a stack would start services with empty
 // credentials.
 func (s *Secrets) addMissing() bool {
+	// A stack made before each store had its own app password keeps the
+	// shared one there: MariaDB's and RabbitMQ's images set it only when
+	// their data is first made.
+	for _, p := range []*string{&s.MariaDBPassword, &s.RabbitPassword} {
+		if *p == "" && s.AppPassword != "" {
+			*p = s.AppPassword
+		}
+	}
 	fresh := reflect.ValueOf(newSecrets())
 	v := reflect.ValueOf(s).Elem()
 	added := false

@@ -16,7 +16,7 @@ import (
 func TestExportComposeIsTheSameStack(t *testing.T) {
 	svcs := services.Platform(light, "docker")
 	env := &stack.Runtime{Stack: "exp", Backend: "docker", Options: light, Ports: map[string]map[string]int{},
-		Secrets: stack.Secrets{AppUser: "mossi", AppPassword: "app$pw", PostgresPassword: "pg", RedisPassword: "rd", ErlangCookie: "C"}}
+		Secrets: stack.Secrets{AppUser: "mossi", AppPassword: "app$pw", MariaDBPassword: "app$pw", RabbitPassword: "app$pw", PostgresPassword: "pg", RedisPassword: "rd", ErlangCookie: "C"}}
 	port := 21000
 	for _, s := range svcs {
 		env.Ports[s.Name] = map[string]int{}

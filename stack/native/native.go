@@ -107,10 +107,15 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 	if err != nil {
 		return nil, err
 	}
-	own := spec.Run.Path == env.Exe // our own binary runs as the invoking user
-	cr := cred{}
-	if !own {
-		if cr, err = runCred(); err != nil {
+	// Every server runs as the unprivileged server user when mossdev runs
+	// as root, mossdev's own fakes (S3, CDN, the stand-ins) included: they
+	// run a copy of this binary that the server user can reach.
+	cr, err := runCred()
+	if err != nil {
+		return nil, err
+	}
+	if spec.Run.Path == env.Exe && cr.set {
+		if spec.Run.Path, err = b.serverExe(env.Exe); err != nil {
 			return nil, err
 		}
 	}
@@ -183,6 +188,56 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }() // reaps the child while this process lives
 	return exited, nil
+}
+
+// serverExe returns a copy of exe under the stack's directory that the
+// server user can run: the binary itself may sit where that user cannot
+// reach (a go test binary under a 0700 build directory, ~/go/bin under a
+// 0700 home). A hard link costs nothing when the filesystem allows one;
+// otherwise it is copied. The name carries the binary's size and time, so
+// a rebuilt mossdev gets a fresh copy and a running fake keeps its own.
+func (b *Backend) serverExe(exe string) (string, error) {
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return "", fmt.Errorf("find mossdev's own binary: %w", err)
+	}
+	dir := filepath.Join(b.dir, "run", "bin")
+	dst := filepath.Join(dir, fmt.Sprintf("%s-%d-%d", filepath.Base(exe), fi.Size(), fi.ModTime().UnixNano()))
+	if _, err := os.Stat(dst); err == nil {
+		return dst, nil
+	}
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return "", err
+	}
+	_ = os.Chmod(dir, 0o711)
+	tmp := dst + ".tmp"
+	_ = os.Remove(tmp)
+	if err := os.Link(exe, tmp); err != nil {
+		if err := copyFile(exe, tmp); err != nil {
+			return "", fmt.Errorf("copy mossdev's binary for the server user: %w", err)
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	return dst, os.Rename(tmp, dst)
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func pidFile(env *stack.Runtime, svc string) string {

@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/services/mariadb"
 	"github.com/mossdev/mossdev/stack/services/rabbitmq"
 	"github.com/mossdev/mossdev/stack/stacktest"
@@ -98,7 +100,9 @@ func TestNoSecretOnAnyCommandLine(t *testing.T) {
 		e.Secrets.ErlangCookie: "Erlang cookie", e.Secrets.RedisPassword: "Redis password",
 		e.Secrets.AppPassword: "app password", e.Secrets.PostgresPassword: "PostgreSQL superuser password",
 		e.Secrets.MariaDBRoot: "MariaDB root password", e.Secrets.S3SecretKey: "S3 secret key",
-		e.Secrets.StatsPassword: "HAProxy stats password",
+		e.Secrets.StatsPassword: "HAProxy stats password", e.Secrets.MariaDBPassword: "MariaDB app password",
+		e.Secrets.RabbitPassword: "RabbitMQ app password", e.Secrets.FerretDBPassword: "FerretDB role password",
+		e.Secrets.ElasticPassword: "Elasticsearch password", e.Secrets.CDNPurgeToken: "CDN purge token",
 	})
 	restart := func(name string) {
 		if err := s.Stop(t.Context(), name); err != nil {
@@ -157,4 +161,45 @@ func TestMariaDBHasNoPasswordlessAccount(t *testing.T) {
 	if len(open) > 0 {
 		t.Fatalf("accounts without a password: %v", open)
 	}
+}
+
+// No server of the stack runs as root on the host, mossdev's own fakes
+// included: when mossdev runs as root they all run as the unprivileged
+// server user. (On docker only S3 and the CDN run on the host; containers
+// run as their images say.)
+func TestNoServerRunsAsRoot(t *testing.T) {
+	s := stacktest.Stack(t)
+	sts, err := s.Status(t.Context(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, st := range sts {
+		if sv, _ := s.Service(st.Name); s.Backend() == "docker" && !onHost(t, sv) {
+			continue
+		}
+		checked++
+		if st.PID == 0 {
+			t.Fatalf("%s has no pid (%s)", st.Name, st.State)
+		}
+		fi, err := os.Stat(filepath.Join("/proc", strconv.Itoa(st.PID)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := fi.Sys().(*syscall.Stat_t).Uid; uid == 0 {
+			t.Errorf("%s (pid %d) runs as root", st.Name, st.PID)
+		}
+	}
+	if checked < 2 {
+		t.Fatalf("checked %d processes: the test proves nothing", checked)
+	}
+}
+
+func onHost(t *testing.T, sv stack.Service) bool {
+	t.Helper()
+	if sv.Docker == nil {
+		return false
+	}
+	spec, err := sv.Docker(stacktest.Env(t))
+	return err == nil && spec.Host
 }

@@ -53,7 +53,7 @@ func Service(nodes int) stack.Service {
 
 // AMQPURL is the broker URL apps use: the cluster through HAProxy.
 func AMQPURL(e *stack.Runtime) string {
-	return fmt.Sprintf("amqp://%s:%s@%s/", e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"))
+	return fmt.Sprintf("amqp://%s:%s@%s/", e.Secrets.AppUser, e.Secrets.RabbitPassword, e.Addr(Name, "main"))
 }
 
 // StatsURL is the stats page (CSV at ;csv).

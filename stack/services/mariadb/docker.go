@@ -19,7 +19,7 @@ func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 			"MARIADB_ROOT_PASSWORD": e.Secrets.MariaDBRoot,
 			"MARIADB_DATABASE":      DB,
 			"MARIADB_USER":          e.Secrets.AppUser,
-			"MARIADB_PASSWORD":      e.Secrets.AppPassword,
+			"MARIADB_PASSWORD":      e.Secrets.MariaDBPassword,
 		},
 		Cmd:      ServerArgs(), // "--k=v" arguments go to mariadbd
 		Ports:    map[string]int{"main": ContainerPort},

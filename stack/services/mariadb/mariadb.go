@@ -37,7 +37,7 @@ func Service() stack.Service {
 		Counters: counters,
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.MySQL(DSN(e)) },
 		URL: func(e *stack.Runtime) string {
-			return fmt.Sprintf("mysql://%s:%s@%s/%s", e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
+			return fmt.Sprintf("mysql://%s:%s@%s/%s", e.Secrets.AppUser, e.Secrets.MariaDBPassword, e.Addr(Name, "main"), DB)
 		},
 		Extra: func(e *stack.Runtime) map[string]string {
 			return map[string]string{stack.EnvName(Name, "DSN"): DSN(e)}
@@ -48,7 +48,7 @@ func Service() stack.Service {
 // DSN is the go-sql-driver/mysql form of the app connection.
 func DSN(e *stack.Runtime) string {
 	return fmt.Sprintf("%s:%s@tcp(%s)/%s?charset=utf8mb4&parseTime=true&allowAllFiles=false",
-		e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(Name, "main"), DB)
+		e.Secrets.AppUser, e.Secrets.MariaDBPassword, e.Addr(Name, "main"), DB)
 }
 
 // RootDSN is the go-sql-driver/mysql form of root on the app database:
@@ -71,8 +71,8 @@ func InitSQL(e *stack.Runtime) string {
 		fmt.Sprintf("CREATE USER IF NOT EXISTS 'root'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.MariaDBRoot)),
 		"GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;",
 		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;", DB),
-		fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.AppPassword)),
-		fmt.Sprintf("ALTER USER '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.AppPassword)),
+		fmt.Sprintf("CREATE USER IF NOT EXISTS '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.MariaDBPassword)),
+		fmt.Sprintf("ALTER USER '%s'@'%%' IDENTIFIED BY '%s';", q(e.Secrets.AppUser), q(e.Secrets.MariaDBPassword)),
 		fmt.Sprintf("GRANT ALL PRIVILEGES ON `%s`.* TO '%s'@'%%';", DB, q(e.Secrets.AppUser)),
 		dropHostAccounts(),
 		"FLUSH PRIVILEGES;",

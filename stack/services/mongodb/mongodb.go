@@ -48,7 +48,7 @@ func Service(backend string) stack.Service {
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakemongo.Config{
 				Listen:        e.Addr(Name, "main"),
-				PostgreSQLURL: postgres.SuperuserURL(e, postgres.FerretDBDB),
+				PostgreSQLURL: postgres.FerretDBURL(e),
 			})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},

@@ -42,9 +42,9 @@ func initSQL(e *stack.Runtime) string {
 	role := pgx.Identifier{e.Secrets.AppUser}.Sanitize()
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE ROLE %s LOGIN PASSWORD '%s';\n", role, strings.ReplaceAll(e.Secrets.AppPassword, "'", "''"))
-	for _, db := range []string{AppDB, FerretDBDB} {
-		fmt.Fprintf(&b, "CREATE DATABASE %s OWNER %s;\n", pgx.Identifier{db}.Sanitize(), role)
-	}
+	fmt.Fprintf(&b, "CREATE ROLE %s LOGIN PASSWORD '%s';\n", FerretDBRole, strings.ReplaceAll(e.Secrets.FerretDBPassword, "'", "''"))
+	fmt.Fprintf(&b, "CREATE DATABASE %s OWNER %s;\n", pgx.Identifier{AppDB}.Sanitize(), role)
+	fmt.Fprintf(&b, "CREATE DATABASE %s OWNER %s;\n", pgx.Identifier{FerretDBDB}.Sanitize(), FerretDBRole)
 	fmt.Fprintf(&b, "\\connect %s\nCREATE EXTENSION IF NOT EXISTS pg_prewarm;\n", pgx.Identifier{AppDB}.Sanitize())
 	return b.String()
 }

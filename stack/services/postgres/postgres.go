@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mossdev/mossdev/stack"
@@ -68,6 +69,16 @@ func AppURLAt(e *stack.Runtime, addr string) string {
 		e.Secrets.AppUser, e.Secrets.AppPassword, addr, AppDB)
 }
 
+// FerretDBRole owns FerretDB's database and nothing else: the MongoDB
+// stand-in stores its collections there without superuser rights.
+const FerretDBRole = "ferretdb"
+
+// FerretDBURL is FerretDB's storage as its own role.
+func FerretDBURL(e *stack.Runtime) string {
+	return fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable",
+		FerretDBRole, e.Secrets.FerretDBPassword, e.Addr(Name, "main"), FerretDBDB)
+}
+
 // SuperuserURL reaches a database as the superuser "postgres".
 func SuperuserURL(e *stack.Runtime, db string) string {
 	return fmt.Sprintf("postgres://postgres:%s@%s/%s?sslmode=disable",
@@ -109,7 +120,34 @@ func Settings() []string {
 	}
 }
 
-// setup creates the app role and databases; safe to run on every start.
+// ownFerretDB gives FerretDB's database, and what a stack made by an older
+// mossdev had FerretDB create in it as the superuser, to FerretDBRole.
+func ownFerretDB(ctx context.Context, e *stack.Runtime) error {
+	conn, err := pgx.Connect(ctx, SuperuserURL(e, FerretDBDB))
+	if err != nil {
+		return fmt.Errorf("connect to %s as superuser: %w", FerretDBDB, err)
+	}
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, `ALTER DATABASE `+FerretDBDB+` OWNER TO `+FerretDBRole+`;
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT nspname FROM pg_namespace
+           WHERE nspname NOT LIKE 'pg\_%' AND nspname <> 'information_schema' AND nspowner <> '`+FerretDBRole+`'::regrole LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO `+FerretDBRole+`', r.nspname);
+  END LOOP;
+  FOR r IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname NOT LIKE 'pg\_%' AND n.nspname <> 'information_schema'
+             AND c.relkind IN ('r', 'p', 'S', 'v', 'm') AND c.relowner <> '`+FerretDBRole+`'::regrole LOOP
+    EXECUTE format('ALTER TABLE %I.%I OWNER TO `+FerretDBRole+`', r.nspname, r.relname);
+  END LOOP;
+END $$`)
+	if err != nil {
+		return fmt.Errorf("give %s to role %s: %w", FerretDBDB, FerretDBRole, err)
+	}
+	return nil
+}
+
+// setup creates the app and FerretDB roles (no superuser rights) and their
+// databases; safe to run on every start.
 func setup(ctx context.Context, e *stack.Runtime, _ func(string) error) error {
 	conn, err := pgx.Connect(ctx, SuperuserURL(e, "postgres"))
 	if err != nil {
@@ -117,26 +155,31 @@ func setup(ctx context.Context, e *stack.Runtime, _ func(string) error) error {
 	}
 	defer conn.Close(context.Background())
 	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", e.Secrets.AppUser).Scan(&exists); err != nil {
-		return err
-	}
-	pw := pgx.Identifier{e.Secrets.AppUser}.Sanitize()
-	if !exists {
-		if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", pw, e.Secrets.AppPassword)); err != nil {
-			return fmt.Errorf("create role: %w", err)
+	for role, secret := range map[string]string{e.Secrets.AppUser: e.Secrets.AppPassword, FerretDBRole: e.Secrets.FerretDBPassword} {
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+			return err
 		}
-	} else if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER ROLE %s LOGIN PASSWORD '%s'", pw, e.Secrets.AppPassword)); err != nil {
-		return fmt.Errorf("alter role: %w", err)
+		verb := "CREATE"
+		if exists {
+			verb = "ALTER"
+		}
+		if _, err := conn.Exec(ctx, fmt.Sprintf("%s ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '%s'",
+			verb, pgx.Identifier{role}.Sanitize(), strings.ReplaceAll(secret, "'", "''"))); err != nil {
+			return fmt.Errorf("%s role %s: %w", strings.ToLower(verb), role, err)
+		}
 	}
-	for _, db := range []string{AppDB, FerretDBDB} {
+	for db, owner := range map[string]string{AppDB: e.Secrets.AppUser, FerretDBDB: FerretDBRole} {
 		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
 			return err
 		}
 		if !exists {
-			if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", pgx.Identifier{db}.Sanitize(), pw)); err != nil {
+			if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s", pgx.Identifier{db}.Sanitize(), pgx.Identifier{owner}.Sanitize())); err != nil {
 				return fmt.Errorf("create database %s: %w", db, err)
 			}
 		}
+	}
+	if err := ownFerretDB(ctx, e); err != nil {
+		return err
 	}
 	app, err := pgx.Connect(ctx, SuperuserURL(e, AppDB))
 	if err != nil {

@@ -28,7 +28,7 @@ func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
 			"RABBITMQ_NODENAME":      erlNode(e, i),
 			"RABBITMQ_ERLANG_COOKIE": e.Secrets.ErlangCookie,
 			"RABBITMQ_DEFAULT_USER":  e.Secrets.AppUser,
-			"RABBITMQ_DEFAULT_PASS":  e.Secrets.AppPassword,
+			"RABBITMQ_DEFAULT_PASS":  e.Secrets.RabbitPassword,
 		},
 		Ports:    map[string]int{"main": ContainerPort, "metrics": MetricsPort},
 		DataPath: "/var/lib/rabbitmq",

@@ -95,7 +95,7 @@ func Nodes(n int) []stack.Service {
 
 // NodeURL reaches node i directly (debugging; apps use HAProxy's URL).
 func NodeURL(e *stack.Runtime, i int) string {
-	return fmt.Sprintf("amqp://%s:%s@%s/", e.Secrets.AppUser, e.Secrets.AppPassword, e.Addr(NodeName(i), "main"))
+	return fmt.Sprintf("amqp://%s:%s@%s/", e.Secrets.AppUser, e.Secrets.RabbitPassword, e.Addr(NodeName(i), "main"))
 }
 
 // Config renders rabbitmq.conf: AMQP on listen, the Prometheus endpoint
@@ -114,7 +114,7 @@ cluster_name = mossi-%s
 log.console = true
 log.console.level = warning
 log.file = false
-`, e.Stack, listen, host, port, e.Secrets.AppUser, e.Secrets.AppPassword, e.Stack)
+`, e.Stack, listen, host, port, e.Secrets.AppUser, e.Secrets.RabbitPassword, e.Stack)
 }
 
 func nodeEnv(e *stack.Runtime, i int) []string {
