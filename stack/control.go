@@ -82,17 +82,45 @@ func (s *Stack) Logs(ctx context.Context, name string, follow bool) (io.ReadClos
 
 // Down stops everything of the stack and removes it; with keepData the
 // state (ports, secrets) and data stay for the next up.
+//
+// A process can appear while the stack goes (a helper a dying server
+// spawns, a daemon that forks on its way out), and a busy machine can make
+// the first sweep miss it: Down sweeps again until the backend finds
+// nothing and the directory is gone, up to DownRounds times, and then says
+// what is left.
 func (s *Stack) Down(ctx context.Context, keepData bool) error {
-	if err := s.backend.Remove(ctx, keepData); err != nil {
-		return fmt.Errorf("down %s: %w", s.cfg.Name, err)
-	}
-	if keepData {
-		_ = os.RemoveAll(filepath.Join(s.dir, "marks"))
+	var last error
+	for round := 1; round <= DownRounds; round++ {
+		if round > 1 {
+			s.cfg.Sink.Event(Event{Time: time.Now(), Kind: EventWaiting, Service: s.cfg.Name,
+				Message: fmt.Sprintf("down: sweeping again (%d of %d): %v", round, DownRounds, last)})
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("down %s: %w (left: %v)", s.cfg.Name, ctx.Err(), last)
+			case <-time.After(time.Duration(round) * 200 * time.Millisecond):
+			}
+		}
+		if last = s.backend.Remove(ctx, keepData); last != nil {
+			continue
+		}
+		if keepData {
+			_ = os.RemoveAll(filepath.Join(s.dir, "marks"))
+			return nil
+		}
+		if last = os.RemoveAll(s.dir); last != nil {
+			continue
+		}
+		if _, err := os.Lstat(s.dir); err == nil {
+			last = fmt.Errorf("%s reappeared while it was removed", s.dir)
+			continue
+		}
+		s.state = nil
 		return nil
 	}
-	if err := os.RemoveAll(s.dir); err != nil {
-		return fmt.Errorf("remove %s: %w", s.dir, err)
-	}
-	s.state = nil
-	return nil
+	return &Error{Op: "down " + s.cfg.Name, Err: last,
+		Detail: fmt.Sprintf("still there after %d sweeps", DownRounds),
+		Fix:    fmt.Sprintf("run `mossdev down --name %s` again; if it stays, `mossdev doctor` and the processes named above", s.cfg.Name)}
 }
+
+// DownRounds bounds Down's sweeps.
+const DownRounds = 4

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -227,5 +230,73 @@ func TestWaitIsReportedAndTimeoutNamesTheProbe(t *testing.T) {
 			!strings.Contains(w.Message, "last error: connection refused") {
 			t.Fatalf("waiting event %+v does not name the probe and its last error", w)
 		}
+	}
+}
+
+// Under CPU load, with servers that spawn a new-session helper as they
+// stop (as an Erlang node may start epmd on its way), down still leaves no
+// process and no directory: it sweeps again until nothing is found.
+func TestDownUnderLoadCatchesLateHelpers(t *testing.T) {
+	const script = `trap 'setsid sleep 300 & exit 0' TERM; while :; do sleep 0.05; done`
+	var svcs []stack.Service
+	for i := range 4 {
+		svcs = append(svcs, shell(fmt.Sprintf("late-%d", i), script, pass))
+	}
+	s := open(t, svcs...)
+	if _, err := s.Up(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	dir := s.Dir()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 * runtime.NumCPU() { // keep every core busy while down runs
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for x := 0; ; x++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	err := s.Down(t.Context(), false)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := labelled(dir); n != 0 {
+		t.Fatalf("%d labelled processes left after down under load", n)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stack dir %s left after down (%v)", dir, err)
+	}
+}
+
+// Processes another user starts with the stack's label are not the stack's:
+// down neither waits for them nor fails because of them.
+func TestDownIgnoresAnotherUsersLabelledProcesses(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to start a process as another user (CI runs as root)")
+	}
+	s := open(t, shell("web", "exec sleep 300", pass))
+	if _, err := s.Up(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "300")
+	cmd.Env = []string{native.LabelDir + "=" + s.Dir(), native.LabelService + "=web"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if err := s.Down(t.Context(), false); err != nil {
+		t.Fatalf("down with a foreign labelled process: %v", err)
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("down killed another user's process: %v", err)
 	}
 }
