@@ -25,7 +25,7 @@ var params = seed.Params{Seed: 7, Scale: seed.Small}
 
 func targets(t *testing.T) load.Targets {
 	t.Helper()
-	return load.TargetsFor(stacktest.Env(t))
+	return load.TargetsFor(stacktest.Runtime(t))
 }
 
 var seedOnce sync.Once
@@ -37,7 +37,7 @@ func seeded(t *testing.T) *seed.Dataset {
 	seedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		_, seedErr = load.Seed(ctx, load.TargetsFor(stacktest.Env(t)), params, load.Options{})
+		_, seedErr = load.Seed(ctx, load.TargetsFor(stacktest.Runtime(t)), params, load.Options{})
 	})
 	if seedErr != nil {
 		t.Fatalf("seed: %v", seedErr)

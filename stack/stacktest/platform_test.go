@@ -44,7 +44,7 @@ func pgxConn(t *testing.T, url string) *pgx.Conn {
 }
 
 func TestPostgresThroughPgBouncer(t *testing.T) {
-	env := stacktest.Env(t)
+	env := stacktest.Runtime(t)
 	url := stacktest.URL(t, "postgres")
 	if want := env.Addr("pgbouncer", "main"); !contains(url, want) {
 		t.Fatalf("MOSSDEV_POSTGRES_URL %s does not go through PgBouncer (%s)", url, want)
@@ -104,7 +104,7 @@ func simple(t *testing.T, url string) *pgx.ConnConfig {
 }
 
 func TestMariaDBEmojiRoundTrip(t *testing.T) {
-	db, err := sql.Open("mysql", mariadb.DSN(stacktest.Env(t)))
+	db, err := sql.Open("mysql", mariadb.DSN(stacktest.Runtime(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestMariaDBEmojiRoundTrip(t *testing.T) {
 	}
 	// Root over TCP takes the stack's secret and nothing else (install-db
 	// leaves root@127.0.0.1 without a password).
-	env := stacktest.Env(t)
+	env := stacktest.Runtime(t)
 	for pw, wantOK := range map[string]bool{"": false, env.Secrets.MariaDBRoot: true} {
 		root, _ := sql.Open("mysql", fmt.Sprintf("root:%s@tcp(%s)/", pw, env.Addr("mariadb", "main")))
 		err := root.PingContext(ctx)
@@ -158,7 +158,7 @@ func TestMariaDBEmojiRoundTrip(t *testing.T) {
 }
 
 func TestRedisEveryShard(t *testing.T) {
-	env := stacktest.Env(t)
+	env := stacktest.Runtime(t)
 	for i := range env.Options.RedisShards {
 		name := fmt.Sprintf("redis-%d", i)
 		opt, err := redis.ParseURL(stacktest.URL(t, name))
@@ -179,7 +179,7 @@ func TestRedisEveryShard(t *testing.T) {
 }
 
 func TestAMQPQuorumQueueThroughHAProxy(t *testing.T) {
-	env := stacktest.Env(t)
+	env := stacktest.Runtime(t)
 	url := stacktest.Var(t, "MOSSDEV_RABBITMQ_URL")
 	if !contains(url, env.Addr("haproxy", "main")) {
 		t.Fatalf("MOSSDEV_RABBITMQ_URL %s does not go through HAProxy", url)

@@ -95,7 +95,7 @@ func (w *argvWatch) finish(t *testing.T) {
 // and every other generated secret meanwhile.
 func TestNoSecretOnAnyCommandLine(t *testing.T) {
 	s := stacktest.Stack(t)
-	e := stacktest.Env(t)
+	e := stacktest.Runtime(t)
 	w := watchArgv(map[string]string{
 		e.Secrets.ErlangCookie: "Erlang cookie", e.Secrets.RedisPassword: "Redis password",
 		e.Secrets.AppPassword: "app password", e.Secrets.PostgresPassword: "PostgreSQL superuser password",
@@ -125,7 +125,7 @@ func TestNoSecretOnAnyCommandLine(t *testing.T) {
 // MariaDB keeps no account that logs in without a password (install-db's
 // root@<hostname> and anonymous users are dropped).
 func TestMariaDBHasNoPasswordlessAccount(t *testing.T) {
-	e := stacktest.Env(t)
+	e := stacktest.Runtime(t)
 	cfg := mysql.NewConfig()
 	cfg.User, cfg.Passwd, cfg.Net, cfg.Addr = "root", e.Secrets.MariaDBRoot, "tcp", e.Addr(mariadb.Name, "main")
 	conn, err := mysql.NewConnector(cfg)
@@ -200,6 +200,6 @@ func onHost(t *testing.T, sv stack.Service) bool {
 	if sv.Docker == nil {
 		return false
 	}
-	spec, err := sv.Docker(stacktest.Env(t))
+	spec, err := sv.Docker(stacktest.Runtime(t))
 	return err == nil && spec.Host
 }

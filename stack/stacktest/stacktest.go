@@ -180,8 +180,8 @@ func URL(t testing.TB, service string) string {
 	return u
 }
 
-// Env returns the stack's runtime facts (ports, secrets, directories).
-func Env(t testing.TB) *stack.Runtime {
+// Runtime returns the stack's runtime facts (ports, secrets, directories).
+func Runtime(t testing.TB) *stack.Runtime {
 	t.Helper()
 	e, err := Stack(t).Runtime()
 	if err != nil {
