@@ -9,4 +9,12 @@
 // (Plan) turns the two into actions that run in dependency order, concurrently
 // where dependencies allow. Progress goes to a Sink chosen by the caller, so
 // this package never knows whether a terminal, a JSON reader or a test listens.
+//
+// Files by job: service.go (Service, Runtime, Secrets, Options), open.go
+// (Config, Open: state loaded and checked, services built once for the
+// backend), validate.go (bad input refused before anything is written),
+// plan.go (MakePlan, CheckGraph), up.go and executor.go (Up, waits reported
+// as events), status.go (Status, marks), control.go (Stop, Start, Logs,
+// Down), vars.go (env vars and the env file), state.go, ports.go, errors.go,
+// events.go, tail.go, mask.go.
 package stack
