@@ -352,3 +352,39 @@ func find(sts []stack.Status, name string) stack.Status {
 }
 
 func contains(s, sub string) bool { return sub != "" && strings.Contains(s, sub) }
+
+// Stopping PgBouncer with an app connected is prompt on both backends (its
+// stop signal is SIGINT: SIGTERM waits for every client on PgBouncer ≥ 1.23),
+// and so is stopping HAProxy with a client on its 7-day idle timeout.
+func TestStopIsPromptWithClientsConnected(t *testing.T) {
+	s := stacktest.Stack(t)
+	conn := pgxConn(t, stacktest.URL(t, "postgres"))
+	var one int
+	if err := conn.QueryRow(t.Context(), "SELECT 1").Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	amqpConn, err := amqp.Dial(stacktest.URL(t, "haproxy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer amqpConn.Close()
+	t.Cleanup(func() {
+		for _, name := range []string{"pgbouncer", "haproxy"} {
+			if _, err := s.Start(context.Background(), name); err != nil {
+				t.Errorf("start %s: %v", name, err)
+			}
+		}
+		allHealthy(t, s)
+	})
+	for _, name := range []string{"pgbouncer", "haproxy"} {
+		t0 := time.Now()
+		if err := s.Stop(t.Context(), name); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(t0); d > 4*time.Second {
+			t.Errorf("stop %s with a client connected took %s", name, d.Round(10*time.Millisecond))
+		} else {
+			t.Logf("stop %s with a client connected: %s", name, d.Round(10*time.Millisecond))
+		}
+	}
+}

@@ -17,6 +17,9 @@ func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image:    images.Ref(Name),
 		Ports:    map[string]int{"main": ContainerPort},
+		// mongod's WiredTiger cache takes half of (RAM - 1 GB) unless told:
+		// on a laptop that is gigabytes for a view log of a few MB.
+		Cmd:      []string{"--wiredTigerCacheSizeGB", "0.25"},
 		DataPath: "/data/db",
 		Health:   []string{"CMD", "mongosh", "--quiet", "--norc", "--eval", "quit(db.adminCommand('ping').ok ? 0 : 1)"},
 	}, nil

@@ -26,12 +26,16 @@ func Service() stack.Service {
 		Explain: "The connection pooler in front of PostgreSQL, in transaction pooling mode: thousands of app " +
 			"connections share a small pool of server connections. Clients waiting means the pool is too small. " +
 			"Prepared statements do not survive across transactions here, so use the simple protocol.",
-		Role:     "connection pooler in front of PostgreSQL (transaction pooling); apps connect here",
-		Ports:    []string{"main"},
-		Needs:    []string{postgres.Name},
-		Native:   native,
-		Docker:   docker,
-		Counters: counters,
+		Role:  "connection pooler in front of PostgreSQL (transaction pooling); apps connect here",
+		Ports: []string{"main"},
+		Needs: []string{postgres.Name},
+		// PgBouncer ≥ 1.23 (the official image's) takes SIGTERM as "wait
+		// until every client has left": with an app connected, stop would
+		// hang until the kill. SIGINT closes after the running transactions.
+		StopSignal: "INT",
+		Native:     native,
+		Docker:     docker,
+		Counters:   counters,
 		Probe: func(e *stack.Runtime) probe.Probe {
 			return probe.Postgres(AppURL(e))
 		},
