@@ -15,8 +15,8 @@ const ContainerPort = 27017
 // and fail on the other, and the same tests must pass on both.
 func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
-		Image:    images.Ref(Name),
-		Ports:    map[string]int{"main": ContainerPort},
+		Image: images.Ref(Name),
+		Ports: map[string]int{"main": ContainerPort},
 		// mongod's WiredTiger cache takes half of (RAM - 1 GB) unless told:
 		// on a laptop that is gigabytes for a view log of a few MB.
 		Cmd:      []string{"--wiredTigerCacheSizeGB", "0.25"},
