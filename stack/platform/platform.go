@@ -41,21 +41,34 @@ func Open(cfg stack.Config) (*stack.Stack, error) {
 // Existing returns the backend of the named stack under root, or "" when
 // it was never brought up.
 func Existing(name, root string) string {
+	dir, err := stackDir(name, root)
+	if err != nil {
+		return ""
+	}
+	st, err := stack.LoadState(dir)
+	if err != nil {
+		return ""
+	}
+	return st.Backend
+}
+
+// stackDir is where the named stack lives under root, as stack.Open finds
+// it (empty name: "default"; empty root: stack.DefaultRoot()).
+func stackDir(name, root string) (string, error) {
 	if name == "" {
 		name = "default"
 	}
 	if root == "" {
 		root = stack.DefaultRoot()
 	}
+	if err := stack.CheckName(name); err != nil {
+		return "", err
+	}
 	abs, err := filepath.Abs(root)
-	if err != nil || stack.CheckName(name) != nil {
-		return ""
-	}
-	st, err := stack.LoadState(filepath.Join(abs, name))
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("resolve stack root: %w", err)
 	}
-	return st.Backend
+	return filepath.Join(abs, name), nil
 }
 
 // Choose picks the backend for a new stack under "auto": docker when an
@@ -114,17 +127,11 @@ func newBackend(name, stackName, dir string) (stack.Backend, error) {
 
 // damaged reports whether the named stack has a state file that cannot be read.
 func damaged(name, root string) bool {
-	if name == "" {
-		name = "default"
-	}
-	if root == "" {
-		root = stack.DefaultRoot()
-	}
-	abs, err := filepath.Abs(root)
+	dir, err := stackDir(name, root)
 	if err != nil {
 		return false
 	}
-	_, err = stack.LoadState(filepath.Join(abs, name))
+	_, err = stack.LoadState(dir)
 	return errors.Is(err, stack.ErrDamaged)
 }
 
@@ -134,20 +141,13 @@ func damaged(name, root string) bool {
 // network and volume carrying it (when an engine answers) is removed, then
 // the directory.
 func Purge(ctx context.Context, name, root string) error {
+	dir, err := stackDir(name, root)
+	if err != nil {
+		return err
+	}
 	if name == "" {
 		name = "default"
 	}
-	if root == "" {
-		root = stack.DefaultRoot()
-	}
-	if err := stack.CheckName(name); err != nil {
-		return err
-	}
-	abs, err := filepath.Abs(root)
-	if err != nil {
-		return fmt.Errorf("resolve stack root: %w", err)
-	}
-	dir := filepath.Join(abs, name)
 	var errs []error
 	if err := native.New(name, dir).Remove(ctx, false); err != nil {
 		errs = append(errs, err)
