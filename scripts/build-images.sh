@@ -5,7 +5,7 @@
 #
 #   mossdev-ci/debian-servers:<hash>  debootstrap'ed bookworm with the servers (base)
 #   mossdev-ci/postgres:16 pgbouncer:latest mariadb:11 redis:7
-#   rabbitmq:3.13-management haproxy:2.9      FROM the base, entrypoints that
+#   rabbitmq:4-management haproxy:3.2      FROM the base, entrypoints that
 #                                             honour the official images' interface
 #   mossdev-ci/mongo:7 elasticsearch:8        FROM scratch, the static mossdev
 #                                             binary serving its FerretDB / ES fakes
@@ -56,8 +56,8 @@ declare -A TAG=(
   [pgbouncer]=mossdev-ci/pgbouncer:latest
   [mariadb]=mossdev-ci/mariadb:11
   [redis]=mossdev-ci/redis:7
-  [rabbitmq]=mossdev-ci/rabbitmq:3.13-management
-  [haproxy]=mossdev-ci/haproxy:2.9
+  [rabbitmq]=mossdev-ci/rabbitmq:4-management
+  [haproxy]=mossdev-ci/haproxy:3.2
   [mongo]=mossdev-ci/mongo:7
   [elasticsearch]=mossdev-ci/elasticsearch:8
 )

@@ -381,7 +381,7 @@ func TestStopIsPromptWithClientsConnected(t *testing.T) {
 		if err := s.Stop(t.Context(), name); err != nil {
 			t.Fatal(err)
 		}
-		if d := time.Since(t0); d > 4*time.Second {
+		if d := time.Since(t0); d > 2*time.Second {
 			t.Errorf("stop %s with a client connected took %s", name, d.Round(10*time.Millisecond))
 		} else {
 			t.Logf("stop %s with a client connected: %s", name, d.Round(10*time.Millisecond))

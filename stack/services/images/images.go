@@ -21,12 +21,16 @@ var Pinned = map[string]string{
 	// PgBouncer version, that runs as a non-root user and uses a mounted
 	// pgbouncer.ini and userlist.txt as they are. (Bitnami's stopped being
 	// published freely in 2025.)
-	"pgbouncer":     "edoburu/pgbouncer:v1.25.2-p0",
-	"mariadb":       "mariadb:11",
-	"mongodb":       "mongo:7",
-	"redis":         "redis:7",
-	"rabbitmq":      "rabbitmq:3.13-management",
-	"haproxy":       "haproxy:2.9",
+	"pgbouncer": "edoburu/pgbouncer:v1.25.2-p0",
+	"mariadb":   "mariadb:11",
+	"mongodb":   "mongo:7",
+	"redis":     "redis:7",
+	// rabbitmq:3.13 and haproxy:2.9 left docker-library (2025-12, 2025-03):
+	// their tags pull but get no fixes. RabbitMQ at its moving major;
+	// HAProxy at its long-term-support branch (its "3" tag follows the
+	// short-lived stable releases).
+	"rabbitmq":      "rabbitmq:4-management",
+	"haproxy":       "haproxy:3.2",
 	"elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:8.19.14",
 }
 

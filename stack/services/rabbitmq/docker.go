@@ -32,7 +32,10 @@ func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
 		},
 		Ports:    map[string]int{"main": ContainerPort, "metrics": MetricsPort},
 		DataPath: "/var/lib/rabbitmq",
-		Health:   []string{"CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"},
+		// As the rabbitmq user: run as root before the node is up, the CLI
+		// can leave a root-owned .erlang.cookie that crashes the node.
+		Health: []string{"CMD", "setpriv", "--reuid=rabbitmq", "--regid=rabbitmq", "--init-groups",
+			"rabbitmq-diagnostics", "-q", "check_port_connectivity"},
 		ComposeFiles: map[string]string{
 			"/etc/rabbitmq/conf.d/90-mossdev-cluster.conf": clusterConfig(e),
 		},
