@@ -18,18 +18,9 @@ import (
 // Images lists the images the services run in containers (services run on
 // the host have none), one entry per image, sorted.
 func Images(svcs []stack.Service) []string {
-	seen := map[string]bool{}
 	var out []string
-	for _, s := range svcs {
-		if s.Docker == nil {
-			continue
-		}
-		spec, err := s.Docker(&stack.Runtime{Backend: "docker"})
-		if err != nil || spec.Host || spec.Image == "" || seen[spec.Image] {
-			continue
-		}
-		seen[spec.Image] = true
-		out = append(out, spec.Image)
+	for ref := range imageUsers(svcs) {
+		out = append(out, ref)
 	}
 	sort.Strings(out)
 	return out
