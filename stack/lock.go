@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 )
 
 // LockFile is the name of the image lock `mossdev pull` writes and `up`
@@ -26,9 +25,10 @@ var ErrDrift = fmt.Errorf("image differs from the lock: %w", ErrImageMissing)
 // images (see Puller); native ignores it.
 type Lock struct {
 	// Version lets a later mossdev read an older lock.
-	Version int       `json:"version"`
-	Written time.Time `json:"written"`
-	Images  []Image   `json:"images"` // sorted by Ref
+	// No timestamp: pulling the same images again leaves a committed
+	// lock unchanged.
+	Version int     `json:"version"`
+	Images  []Image `json:"images"` // sorted by Ref
 }
 
 // lockVersion is the format Version this mossdev writes.
@@ -36,7 +36,7 @@ const lockVersion = 1
 
 // NewLock is the lock of these images.
 func NewLock(imgs []Image) *Lock {
-	l := &Lock{Version: lockVersion, Written: time.Now().UTC(), Images: append([]Image(nil), imgs...)}
+	l := &Lock{Version: lockVersion, Images: append([]Image(nil), imgs...)}
 	sort.Slice(l.Images, func(i, j int) bool { return l.Images[i].Ref < l.Images[j].Ref })
 	return l
 }

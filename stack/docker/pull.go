@@ -106,10 +106,10 @@ func (b *Backend) present(ctx context.Context, cli *client.Client, ref string, u
 			}
 		})
 		if err != nil {
-			err = pullError(ctx, ref, users, &n, err)
+			se := pullError(ctx, ref, users, &n, err)
 			d, t := n.get()
-			ev(stack.EventFailed, d, t, err.Error())
-			return stack.Image{}, err
+			ev(stack.EventFailed, d, t, se.Detail)
+			return stack.Image{}, se
 		}
 		if img, err = cli.ImageInspect(ctx, ref); err != nil {
 			return stack.Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
@@ -222,7 +222,7 @@ func fetchImage(ctx context.Context, cli *client.Client, ref string, progress fu
 // pullError is a failed or interrupted pull: the image, what the engine
 // said (or that it was interrupted, with how far it got), and the ways
 // out. It is never "not present": the image may well exist upstream.
-func pullError(ctx context.Context, ref string, users []stack.Service, n *sofar, cause error) error {
+func pullError(ctx context.Context, ref string, users []stack.Service, n *sofar, cause error) *stack.Error {
 	var kinds []string
 	var names []string
 	seen := map[string]bool{}

@@ -11,7 +11,7 @@ import (
 	"github.com/mossdev/mossdev/stack"
 )
 
-// bars draws one progress bar per store (bubbles' progress, rendered
+// bars draws one progress bar per store or image (bubbles' progress, rendered
 // statically with ViewAs: the figures arrive five times a second, so
 // spring animation would only lag behind them).
 type bars struct {
@@ -86,6 +86,12 @@ func (m barModel) View() tea.View {
 			fmt.Fprintf(&b, "%-14s %s skipped (--only)\n", name, m.bar.ViewAs(0))
 		case stack.EventFailed:
 			fmt.Fprintf(&b, "%-14s %s failed: %s\n", name, m.bar.ViewAs(pct), FirstLine(e.Message))
+		case stack.EventPulled:
+			fmt.Fprintf(&b, "%-14s %s %s\n", name, m.bar.ViewAs(1), Describe(e))
+		case stack.EventPulling:
+			fmt.Fprintf(&b, "%-14s %s %s\n", name, m.bar.ViewAs(pct), megabytes(e.Done, e.Total))
+		case stack.EventDrifted:
+			fmt.Fprintf(&b, "%-14s %s drifted: %s\n", name, m.bar.ViewAs(1), FirstLine(e.Message))
 		case stack.EventLoaded:
 			fmt.Fprintf(&b, "%-14s %s %d rows, %.1fs\n", name, m.bar.ViewAs(1), e.Done, e.Elapsed.Seconds())
 		default:
