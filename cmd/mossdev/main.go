@@ -145,6 +145,7 @@ Typical use:
   mossdev status             live health
   mossdev stop redis-1       fault injection: see what the platform does without a shard
   mossdev down               stop everything, remove data
+  mossdev pull               fetch the docker images ahead of time, pin them in mossdev.lock
 
 ` + exitHelp,
 		SilenceUsage:  true,
@@ -163,7 +164,7 @@ Typical use:
 	root.PersistentFlags().StringVar(&g.name, "name", def, "stack name, so several stacks run side by side (env MOSSDEV_STACK)")
 	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
 	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g), newSeed(g), newUI(g), newExport(g))
-	root.AddCommand(newVerify(g), newReset(g))
+	root.AddCommand(newVerify(g), newReset(g), newPull(g))
 	return root
 }
 
