@@ -236,9 +236,15 @@ func pullError(ctx context.Context, ref string, users []stack.Service, n *sofar,
 	e := &stack.Error{Op: "pull image " + ref, Service: strings.Join(names, ","), Err: stack.ErrImageMissing,
 		Fix: fmt.Sprintf("point %s at a mirror or a local image, run `mossdev pull` ahead of time where its registry is reachable, or use --backend native",
 			strings.Join(kinds, " / "))}
-	if ctx.Err() != nil || errors.Is(cause, context.Canceled) {
-		e.Err = fmt.Errorf("%w, %w", stack.ErrImageMissing, context.Canceled)
-		e.Detail = "pull interrupted" + n.String() + "; nothing was started"
+	if stop := context.Cause(ctx); stop != nil {
+		// Ctrl-C (exit 130), or the caller's own deadline: said as such,
+		// since the image may well be pullable.
+		e.Err = fmt.Errorf("%w, %w", stack.ErrImageMissing, stop)
+		what := "pull interrupted"
+		if errors.Is(stop, context.DeadlineExceeded) {
+			what = "pull ran out of time"
+		}
+		e.Detail = what + n.String() + "; nothing was started"
 		return e
 	}
 	e.Detail = "the engine could not pull it" + n.String() + ": " + stack.FirstLine(cause.Error())
