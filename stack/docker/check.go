@@ -77,6 +77,6 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 	}
 	sort.Strings(missing)
 	return engine, &stack.Error{Op: "check images", Err: stack.ErrImageMissing,
-		Detail: fmt.Sprintf("%s is not present and cannot be pulled (%s)", strings.Join(missing, ", "), stack.FirstLine(errors.Join(causes...).Error())),
-		Fix:    "pull them (docker pull IMAGE), point MOSSDEV_IMAGE_<KIND> at a mirror or a local image, or use --backend native"}
+		Detail: fmt.Sprintf("%s: not here, and the registry lookup failed (%s)", strings.Join(missing, ", "), stack.FirstLine(errors.Join(causes...).Error())),
+		Fix:    "run `mossdev pull` where the registry is reachable, point MOSSDEV_IMAGE_<KIND> at a mirror or a local image, or use --backend native"}
 }
