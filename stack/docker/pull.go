@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -52,14 +53,43 @@ func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, sink stack.Sin
 		}()
 	}
 	wg.Wait()
-	// The first image's error, in name order, so a run is reproducible;
-	// the others' events have named them already.
+	return imgs, joinPullErrors(errs)
+}
+
+// joinPullErrors is the first failure in name order (so a run is
+// reproducible), naming the other images that failed too and every
+// variable that could point them elsewhere.
+func joinPullErrors(errs []error) error {
+	var first *stack.Error
+	var more, vars []string
 	for _, err := range errs {
-		if err != nil {
-			return nil, err
+		var se *stack.Error
+		switch {
+		case err == nil:
+		case !errors.As(err, &se) || !errors.Is(err, stack.ErrImageMissing):
+			return err // the engine itself failed: that says it all
+		case first == nil:
+			c := *se
+			first = &c
+		default:
+			more = append(more, strings.TrimPrefix(se.Op, "pull image "))
+		}
+		if se != nil {
+			for _, v := range strings.Fields(se.Fix) {
+				if strings.HasPrefix(v, "MOSSDEV_IMAGE_") && !slices.Contains(vars, v) {
+					vars = append(vars, v)
+				}
+			}
 		}
 	}
-	return imgs, nil
+	if first == nil {
+		return nil
+	}
+	if len(more) > 0 {
+		first.Detail += fmt.Sprintf(" (and %d more images failed: %s)", len(more), strings.Join(more, ", "))
+		first.Fix = pullFix(vars)
+	}
+	return first
 }
 
 // imageUsers maps each image the services run in containers to the
@@ -233,9 +263,7 @@ func pullError(ctx context.Context, ref string, users []stack.Service, n *sofar,
 			kinds = append(kinds, v)
 		}
 	}
-	e := &stack.Error{Op: "pull image " + ref, Service: strings.Join(names, ","), Err: stack.ErrImageMissing,
-		Fix: fmt.Sprintf("point %s at a mirror or a local image, run `mossdev pull` ahead of time where its registry is reachable, or use --backend native",
-			strings.Join(kinds, " / "))}
+	e := &stack.Error{Op: "pull image " + ref, Service: strings.Join(names, ","), Err: stack.ErrImageMissing, Fix: pullFix(kinds)}
 	if stop := context.Cause(ctx); stop != nil {
 		// Ctrl-C (exit 130), or the caller's own deadline: said as such,
 		// since the image may well be pullable.
@@ -257,6 +285,13 @@ type sofar struct{ done, total atomic.Int64 }
 
 func (n *sofar) set(done, total int64)    { n.done.Store(done); n.total.Store(total) }
 func (n *sofar) get() (done, total int64) { return n.done.Load(), n.total.Load() }
+
+// pullFix is the way out of failed pulls: the override variables of the
+// images' kinds, pulling ahead of time, or no images at all.
+func pullFix(vars []string) string {
+	return fmt.Sprintf("point %s at a mirror or a local image, run `mossdev pull` ahead of time where its registry is reachable, or use --backend native",
+		strings.Join(vars, " / "))
+}
 
 func (n *sofar) String() string {
 	done, total := n.get()
