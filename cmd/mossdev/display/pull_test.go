@@ -1,7 +1,6 @@
 package display
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -21,18 +20,6 @@ var pullEvents = []stack.Event{
 	{Time: at(2.6), Service: "mongo:7", Step: stack.StepPull, Kind: stack.EventFailed, Message: "the engine could not pull it: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host"},
 }
 
-func showPull(t *testing.T, mode Mode) string {
-	t.Helper()
-	var b bytes.Buffer
-	d := New(&b, mode)
-	d.t0 = t0
-	for _, e := range pullEvents {
-		d.Event(e)
-	}
-	d.Close()
-	return b.String()
-}
-
 func TestPlainShowsPullsThrottled(t *testing.T) {
 	want := `  0.00s  mossdev-ci/redis:7 already present
   0.00s  postgres:16    pulling
@@ -40,13 +27,13 @@ func TestPlainShowsPullsThrottled(t *testing.T) {
   2.50s  postgres:16    pulled: 8.0 MB in 2.5s
   2.60s  mongo:7        failed: the engine could not pull it: Get "https://registry-1.docker.io/v2/": dial tcp: lookup ...
 `
-	if got := showPull(t, Plain); got != want {
+	if got := showAll(t, Plain, pullEvents); got != want {
 		t.Errorf("plain display:\n%s\nwant:\n%s", got, want)
 	}
 }
 
 func TestTTYDrawsBarsForPulls(t *testing.T) {
-	got := showPull(t, TTY)
+	got := showAll(t, TTY, pullEvents)
 	for _, want := range []string{"mossdev-ci/redis:7", "already present", "postgres:16", "pulled: 8.0 MB", "mongo:7", "failed: the engine could not"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("tty display lacks %q:\n%s", want, got)
