@@ -53,41 +53,40 @@ func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, sink stack.Sin
 		}()
 	}
 	wg.Wait()
-	return imgs, joinPullErrors(errs)
+	if err := joinPullErrors(names, errs, refs); err != nil {
+		return nil, err
+	}
+	return imgs, nil
 }
 
 // joinPullErrors is the first failure in name order (so a run is
 // reproducible), naming the other images that failed too and every
 // variable that could point them elsewhere.
-func joinPullErrors(errs []error) error {
+func joinPullErrors(names []string, errs []error, users map[string][]stack.Service) error {
 	var first *stack.Error
-	var more, vars []string
-	for _, err := range errs {
+	var failed []stack.Service
+	var more []string
+	for i, err := range errs {
 		var se *stack.Error
 		switch {
 		case err == nil:
+			continue
 		case !errors.As(err, &se) || !errors.Is(err, stack.ErrImageMissing):
 			return err // the engine itself failed: that says it all
 		case first == nil:
 			c := *se
 			first = &c
 		default:
-			more = append(more, strings.TrimPrefix(se.Op, "pull image "))
+			more = append(more, names[i])
 		}
-		if se != nil {
-			for _, v := range strings.Fields(se.Fix) {
-				if strings.HasPrefix(v, "MOSSDEV_IMAGE_") && !slices.Contains(vars, v) {
-					vars = append(vars, v)
-				}
-			}
-		}
+		failed = append(failed, users[names[i]]...)
 	}
 	if first == nil {
 		return nil
 	}
 	if len(more) > 0 {
 		first.Detail += fmt.Sprintf(" (and %d more images failed: %s)", len(more), strings.Join(more, ", "))
-		first.Fix = pullFix(vars)
+		first.Fix = pullFix(failed)
 	}
 	return first
 }
@@ -253,17 +252,11 @@ func fetchImage(ctx context.Context, cli *client.Client, ref string, progress fu
 // said (or that it was interrupted, with how far it got), and the ways
 // out. It is never "not present": the image may well exist upstream.
 func pullError(ctx context.Context, ref string, users []stack.Service, n *sofar, cause error) *stack.Error {
-	var kinds []string
 	var names []string
-	seen := map[string]bool{}
 	for _, s := range users {
 		names = append(names, s.Name)
-		if v := ImageEnvVar(s.Kind); !seen[v] {
-			seen[v] = true
-			kinds = append(kinds, v)
-		}
 	}
-	e := &stack.Error{Op: "pull image " + ref, Service: strings.Join(names, ","), Err: stack.ErrImageMissing, Fix: pullFix(kinds)}
+	e := &stack.Error{Op: "pull image " + ref, Service: strings.Join(names, ","), Err: stack.ErrImageMissing, Fix: pullFix(users)}
 	if stop := context.Cause(ctx); stop != nil {
 		// Ctrl-C (exit 130), or the caller's own deadline: said as such,
 		// since the image may well be pullable.
@@ -287,8 +280,14 @@ func (n *sofar) set(done, total int64)    { n.done.Store(done); n.total.Store(to
 func (n *sofar) get() (done, total int64) { return n.done.Load(), n.total.Load() }
 
 // pullFix is the way out of failed pulls: the override variables of the
-// images' kinds, pulling ahead of time, or no images at all.
-func pullFix(vars []string) string {
+// services' kinds, pulling ahead of time, or no images at all.
+func pullFix(svcs []stack.Service) string {
+	var vars []string
+	for _, s := range svcs {
+		if v := ImageEnvVar(s.Kind); !slices.Contains(vars, v) {
+			vars = append(vars, v)
+		}
+	}
 	return fmt.Sprintf("point %s at a mirror or a local image, run `mossdev pull` ahead of time where its registry is reachable, or use --backend native",
 		strings.Join(vars, " / "))
 }
