@@ -40,7 +40,8 @@ const exitHelp = `Exit codes:
   2    bad input (flags, names, config)
   3    a service is unhealthy (status, up)
   4    a port is in use
-  5    a binary or image is missing (run mossdev doctor)
+  5    a binary or image is missing (run mossdev doctor), or an image could not be pulled
+       or is not the one mossdev.lock pins
   6    no such stack (run mossdev up)
   7    another seed or reset is running on the stack (wait, then run again)
   124  timed out waiting for a service
