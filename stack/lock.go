@@ -91,6 +91,21 @@ func (l *Lock) Write(path string) error {
 	return nil
 }
 
+// Pinned returns the registry digest (repo@sha256:…) the lock pins ref
+// to, or "" when it pins none: no lock, an image it does not name, or a
+// local one, which no registry has.
+func (l *Lock) Pinned(ref string) string {
+	if l == nil {
+		return ""
+	}
+	for _, p := range l.Images {
+		if p.Ref == ref && !p.Local {
+			return p.Digest
+		}
+	}
+	return ""
+}
+
 // Drift is an image that is not what the lock pins.
 type Drift struct {
 	Ref       string

@@ -67,3 +67,18 @@ func TestLockFileRoundTripsAndRefusesGarbage(t *testing.T) {
 		}
 	}
 }
+
+func TestLockPinsARegistryDigestOnly(t *testing.T) {
+	lock := NewLock([]Image{
+		{Ref: "redis:7", Digest: "redis@sha256:aa", ID: "sha256:1"},
+		{Ref: "mossdev-ci/mongo:7", ID: "sha256:2", Local: true},
+	})
+	for ref, want := range map[string]string{"redis:7": "redis@sha256:aa", "mossdev-ci/mongo:7": "", "postgres:16": ""} {
+		if got := lock.Pinned(ref); got != want {
+			t.Errorf("Pinned(%s) = %q, want %q", ref, got, want)
+		}
+	}
+	if got := (*Lock)(nil).Pinned("redis:7"); got != "" {
+		t.Errorf("no lock pins %q", got)
+	}
+}

@@ -37,7 +37,13 @@ type Puller interface {
 	// it goes. It returns each image as the engine has it. A failed or
 	// cancelled pull is a *Error naming the image, the engine's reason and
 	// the fix, wrapping ErrImageMissing (and ctx's error when cancelled).
-	Pull(ctx context.Context, svcs []Service, sink Sink) ([]Image, error)
+	//
+	// pinned, when not nil, is the lock: an absent image it pins by
+	// registry digest is pulled by that digest and given its tag, so a
+	// machine that never had it gets the pinned bytes, not whatever the
+	// tag names today. Checking what is present against the lock is the
+	// caller's (Lock.Check).
+	Pull(ctx context.Context, svcs []Service, pinned *Lock, sink Sink) ([]Image, error)
 }
 
 // Pull fetches the images of the selected services (all when only is
@@ -53,7 +59,8 @@ func (s *Stack) Pull(ctx context.Context, only []string) (imgs []Image, ok bool,
 	if !ok {
 		return nil, false, nil
 	}
-	imgs, err = p.Pull(ctx, sel, s.cfg.Sink)
+	// No lock: pull is how a lock is updated to what the tags name now.
+	imgs, err = p.Pull(ctx, sel, nil, s.cfg.Sink)
 	return imgs, true, err
 }
 
@@ -64,14 +71,14 @@ func (s *Stack) pull(ctx context.Context, sel []Service) error {
 	if !ok {
 		return nil
 	}
-	imgs, err := p.Pull(ctx, sel, s.cfg.Sink)
-	if err != nil {
-		return err
+	var lock *Lock
+	if s.cfg.Lock != "" {
+		var err error
+		if lock, err = ReadLock(s.cfg.Lock); err != nil {
+			return err
+		}
 	}
-	if s.cfg.Lock == "" {
-		return nil
-	}
-	lock, err := ReadLock(s.cfg.Lock)
+	imgs, err := p.Pull(ctx, sel, lock, s.cfg.Sink)
 	if err != nil || lock == nil {
 		return err
 	}

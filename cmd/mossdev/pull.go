@@ -25,8 +25,9 @@ others are pulled side by side, with progress.
 
 Then writes mossdev.lock in the current directory: each image pinned by its registry digest,
 or, for an image built or imported here (no registry digest), by its image ID, marked local.
-Commit it, and every 'up' on docker in this directory refuses an image whose tag now names other
-bytes (exit 5), naming it, until you run 'mossdev pull' again or delete the lock.`,
+Commit it, and every 'up' on docker in this directory pulls a missing image by its pinned digest,
+and refuses an image whose tag now names other bytes (exit 5), naming it, until you run
+'mossdev pull' again (which pulls by tag and pins what it gets) or delete the lock.`,
 		Example: `  mossdev pull
   mossdev pull --json > pulled.json
   MOSSDEV_IMAGE_REDIS=registry.example.com/redis:7 mossdev pull   # from a mirror`,

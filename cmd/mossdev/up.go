@@ -46,8 +46,8 @@ with --port. Credentials are generated per stack; see them with 'mossdev env'.
 On docker, the images come first, in their own phase: those not present are pulled side by
 side with progress, bounded by Ctrl-C but not by --timeout, which starts after them. A pull that
 fails names the image, the engine's reason and the fix (exit 5), and leaves no stack behind. With a
-mossdev.lock in the current directory (see 'mossdev pull'), an image whose tag now names other bytes
-than the lock pins is refused (exit 5).
+mossdev.lock in the current directory (see 'mossdev pull'), a missing image is pulled by the digest
+the lock pins, and an image whose tag now names other bytes than the lock pins is refused (exit 5).
 
 Ctrl-C stops what this run had started, so nothing is left half-up.`,
 		Example: `  mossdev up

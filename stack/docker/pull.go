@@ -28,7 +28,7 @@ const pullEvery = 250 * time.Millisecond
 // an image already here is left alone, the others are pulled at once, side
 // by side, each reporting its bytes. The pulls share ctx only: the start
 // deadline is not theirs.
-func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, sink stack.Sink) ([]stack.Image, error) {
+func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, pinned *stack.Lock, sink stack.Sink) ([]stack.Image, error) {
 	refs := imageUsers(svcs)
 	if len(refs) == 0 {
 		return nil, nil
@@ -49,7 +49,7 @@ func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, sink stack.Sin
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			imgs[i], errs[i] = b.present(ctx, cli, ref, refs[ref], sink)
+			imgs[i], errs[i] = b.present(ctx, cli, ref, pinned.Pinned(ref), refs[ref], sink)
 		}()
 	}
 	wg.Wait()
@@ -110,41 +110,27 @@ func imageUsers(svcs []stack.Service) map[string][]stack.Service {
 	return out
 }
 
-// present makes one image present and describes it.
-func (b *Backend) present(ctx context.Context, cli *client.Client, ref string, users []stack.Service, sink stack.Sink) (stack.Image, error) {
+// present makes one image present and describes it. With a digest (the
+// lock's pin) an absent image is pulled by it, then tagged ref.
+func (b *Backend) present(ctx context.Context, cli *client.Client, ref, digest string, users []stack.Service, sink stack.Sink) (stack.Image, error) {
 	t0 := time.Now()
 	ev := func(kind stack.EventKind, done, total int64, msg string) {
 		sink.Event(stack.Event{Time: time.Now(), Service: ref, Kind: kind, Step: stack.StepPull,
 			Done: done, Total: total, Elapsed: time.Since(t0), Message: msg})
 	}
 	img, err := cli.ImageInspect(ctx, ref)
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return stack.Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
-	}
-	if err == nil {
+	switch {
+	case err == nil:
 		ev(stack.EventPulled, 0, 0, "already present")
-	} else {
-		ev(stack.EventPulling, 0, 0, "")
-		var n sofar
-		var last time.Time // touched by the pull's goroutine only
-		err := b.pull(ctx, cli, ref, func(d, t int64) {
-			n.set(d, t)
-			if time.Since(last) >= pullEvery {
-				last = time.Now()
-				ev(stack.EventPulling, d, t, "")
-			}
-		})
-		if err != nil {
-			se := pullError(ctx, ref, users, &n, err)
-			d, t := n.get()
-			ev(stack.EventFailed, d, t, se.Detail)
-			return stack.Image{}, se
+	case !cerrdefs.IsNotFound(err):
+		return stack.Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
+	default:
+		if err := b.download(ctx, cli, ref, digest, users, ev); err != nil {
+			return stack.Image{}, err
 		}
 		if img, err = cli.ImageInspect(ctx, ref); err != nil {
 			return stack.Image{}, fmt.Errorf("inspect image %s: %w", ref, err)
 		}
-		_, t := n.get()
-		ev(stack.EventPulled, t, t, "pulled")
 	}
 	out := stack.Image{Ref: ref, ID: img.ID, Digest: repoDigest(ref, img.RepoDigests)}
 	out.Local = out.Digest == ""
@@ -152,6 +138,38 @@ func (b *Backend) present(ctx context.Context, cli *client.Client, ref string, u
 		out.Services = append(out.Services, s.Name)
 	}
 	return out, nil
+}
+
+// download pulls ref, or its pinned digest then tags it ref, reporting
+// progress through ev.
+func (b *Backend) download(ctx context.Context, cli *client.Client, ref, digest string, users []stack.Service,
+	ev func(kind stack.EventKind, done, total int64, msg string)) error {
+	from, msg := ref, ""
+	if digest != "" {
+		from, msg = digest, "pinned by mossdev.lock: "+digest
+	}
+	ev(stack.EventPulling, 0, 0, msg)
+	var n sofar
+	var last time.Time // touched by the pull's goroutine only
+	err := b.pull(ctx, cli, from, func(d, t int64) {
+		n.set(d, t)
+		if time.Since(last) >= pullEvery {
+			last = time.Now()
+			ev(stack.EventPulling, d, t, "")
+		}
+	})
+	if err == nil && digest != "" {
+		_, err = cli.ImageTag(ctx, client.ImageTagOptions{Source: digest, Target: ref})
+	}
+	if err != nil {
+		se := pullError(ctx, from, users, &n, err)
+		d, t := n.get()
+		ev(stack.EventFailed, d, t, se.Detail)
+		return se
+	}
+	_, t := n.get()
+	ev(stack.EventPulled, t, t, "pulled")
+	return nil
 }
 
 // repoDigest picks, among an image's registry digests, the one of ref's

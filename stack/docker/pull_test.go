@@ -275,3 +275,39 @@ func untag(t *testing.T, cli *client.Client, ref string) {
 		t.Errorf("untag %s: %v", ref, err)
 	}
 }
+
+// An image the lock pins by registry digest, and that is not here, is
+// pulled by that digest, not by its tag (which may name other bytes
+// today); a failure names the digest asked for.
+func TestLockedImageIsPulledByItsDigest(t *testing.T) {
+	requireEngine(t)
+	repo := fmt.Sprintf("mossdev-pulltest-%d/pinned", os.Getpid())
+	ref, digest := repo+":1", fmt.Sprintf("%s@sha256:%064x", repo, 1)
+	t.Setenv("MOSSDEV_IMAGE_REDIS", ref)
+	lock := filepath.Join(t.TempDir(), stack.LockFile)
+	if err := stack.NewLock([]stack.Image{{Ref: ref, Digest: digest, ID: "sha256:2"}}).Write(lock); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var asked []string
+	t.Cleanup(docker.SetFetch(func(_ context.Context, from string, _ func(done, total int64)) error {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, from)
+		return errors.New("no registry on this machine")
+	}))
+	s := openWith(t, stack.Config{Name: "pinned", Lock: lock})
+	_, err := s.Up(t.Context(), []string{"redis-0"})
+	if !errors.Is(err, stack.ErrImageMissing) || errors.Is(err, stack.ErrDrift) {
+		t.Fatalf("up with a pinned image the registry cannot give: %v; want ErrImageMissing from the pull", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 1 || asked[0] != digest {
+		t.Errorf("pulled %q; want only the pinned %s", asked, digest)
+	}
+	if !strings.Contains(err.Error(), "pull image "+digest) || !strings.Contains(err.Error(), "no registry on this machine") {
+		t.Errorf("error %q does not name the pinned digest and the reason", err)
+	}
+	nothingMade(t, s)
+}
