@@ -19,6 +19,14 @@ const (
 	EventBackend  EventKind = "backend" // the backend chosen for a new stack (Message says why)
 )
 
+// Pull phase of a backend that runs images (see Puller): Service is the
+// image reference, Step is StepPull.
+const (
+	EventPulling EventKind = "pulling" // downloading (Done of Total bytes, as far as the engine knows them)
+	EventPulled  EventKind = "pulled"  // present (Message: "already present" or "pulled")
+	EventDrifted EventKind = "drifted" // not the bytes mossdev.lock pins (Message: which)
+)
+
 // Life of a store while it is seeded or reset (package seed/load).
 const (
 	EventLoading  EventKind = "loading"  // rows being written (Done of Total)
@@ -32,6 +40,9 @@ const (
 const (
 	StepSeed  = "seed"
 	StepReset = "reset"
+	// StepPull marks an image's events in the pull phase, so a display
+	// draws them as bars like a store's.
+	StepPull = "pull"
 )
 
 // Event is progress reported to a Sink: one type for every command, so one
@@ -42,10 +53,11 @@ type Event struct {
 	// Service is the service, or the store while seeding or resetting.
 	Service string    `json:"service"`
 	Kind    EventKind `json:"event"`
-	// Step is StepSeed or StepReset for a store's events, empty for a
-	// service's lifecycle.
+	// Step is StepSeed or StepReset for a store's events, StepPull for an
+	// image's, empty for a service's lifecycle.
 	Step string `json:"step,omitempty"`
-	// Done of Total units (rows while loading); zero when not counted.
+	// Done of Total units (rows while loading, bytes while pulling); zero
+	// when not counted.
 	Done  int64 `json:"done,omitempty"`
 	Total int64 `json:"total,omitempty"`
 	// Elapsed is how long this service or store has been at it.

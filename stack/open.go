@@ -27,11 +27,15 @@ type Config struct {
 	Services func(o Options, backend string) []Service
 	// NewBackend builds a backend by name for a stack directory.
 	NewBackend func(name, stack, dir string) (Backend, error)
-	// Timeout bounds Up (default 3 minutes).
+	// Timeout bounds Up's start (default 3 minutes); the pull phase before
+	// it is bounded by Up's ctx alone (see Puller).
 	Timeout time.Duration
 	// WaitReport is how often Up reports a service that does not answer
 	// yet (EventWaiting); default 5 s.
 	WaitReport time.Duration
+	// Lock is an image lock file (LockFile) Up checks the pulled images
+	// against when it exists; empty: no check.
+	Lock string
 }
 
 // Stack is one named copy of the platform.

@@ -37,7 +37,9 @@ func (s *Stack) checkPortChanges(sel []Service, obs map[string]Observed) error {
 
 // Up starts what is not running among the selected services (all when only
 // is empty, plus their needs) and returns when every one answers its probe.
-// A second Up changes nothing. If ctx is cancelled (Ctrl-C), the services
+// A second Up changes nothing. On a backend with images (Puller) they are
+// made present first, bounded by ctx but not by Config.Timeout, which
+// bounds only the start after them. If ctx is cancelled (Ctrl-C), the services
 // this call started are stopped again, so nothing is left half-started.
 func (s *Stack) Up(ctx context.Context, only []string) (*Report, error) {
 	sel, err := Select(s.all, only)
@@ -50,6 +52,12 @@ func (s *Stack) Up(ctx context.Context, only []string) (*Report, error) {
 		return nil, fmt.Errorf("observe stack: %w", err)
 	}
 	if err := s.checkPortChanges(sel, obs); err != nil {
+		return nil, err
+	}
+	// Images first, on their own clock: before the state is written (a
+	// failed pull leaves no stack behind) and before the start deadline
+	// begins, so a first download on a slow line is not a start timeout.
+	if err := s.pull(ctx, sel); err != nil {
 		return nil, err
 	}
 	if err := s.create(); err != nil {

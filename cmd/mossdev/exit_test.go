@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/mossdev/mossdev/seed/load"
+	"github.com/mossdev/mossdev/stack"
 )
 
 // A seed or reset that finds another one running exits with its own code
@@ -27,5 +29,23 @@ func TestBusySeedExitsSevenWithItsFix(t *testing.T) {
 	}
 	if !strings.Contains(exitHelp, "7    another seed or reset") {
 		t.Errorf("exit 7 is not documented in --help:\n%s", exitHelp)
+	}
+}
+
+// A failed pull and an image that drifted from mossdev.lock are missing
+// images (exit 5); Ctrl-C during a pull is an interrupt (exit 130).
+func TestPullFailuresExitFive(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"failed pull", &stack.Error{Op: "pull image x:1", Err: stack.ErrImageMissing}, exitMissing},
+		{"drifted tag", &stack.Error{Op: "check images against mossdev.lock", Err: stack.ErrDrift}, exitMissing},
+		{"interrupted pull", &stack.Error{Op: "pull image x:1", Err: fmt.Errorf("%w, %w", stack.ErrImageMissing, context.Canceled)}, exitInterrupted},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("%s: exit %d, want %d", c.name, got, c.want)
+		}
 	}
 }

@@ -40,7 +40,8 @@ const exitHelp = `Exit codes:
   2    bad input (flags, names, config)
   3    a service is unhealthy (status, up)
   4    a port is in use
-  5    a binary or image is missing (run mossdev doctor)
+  5    a binary or image is missing (run mossdev doctor), or an image could not be pulled
+       or is not the one mossdev.lock pins
   6    no such stack (run mossdev up)
   7    another seed or reset is running on the stack (wait, then run again)
   124  timed out waiting for a service
@@ -145,6 +146,7 @@ Typical use:
   mossdev status             live health
   mossdev stop redis-1       fault injection: see what the platform does without a shard
   mossdev down               stop everything, remove data
+  mossdev pull               fetch the docker images ahead of time, pin them in mossdev.lock
 
 ` + exitHelp,
 		SilenceUsage:  true,
@@ -163,7 +165,7 @@ Typical use:
 	root.PersistentFlags().StringVar(&g.name, "name", def, "stack name, so several stacks run side by side (env MOSSDEV_STACK)")
 	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
 	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g), newSeed(g), newUI(g), newExport(g))
-	root.AddCommand(newVerify(g), newReset(g))
+	root.AddCommand(newVerify(g), newReset(g), newPull(g))
 	return root
 }
 

@@ -43,6 +43,12 @@ ping, Redis PING on each shard, Elasticsearch _cluster/health, an S3 list, a CDN
 Ports are chosen free on 127.0.0.1 at the first up and kept for the stack's life; ask for a fixed one
 with --port. Credentials are generated per stack; see them with 'mossdev env'.
 
+On docker, the images come first, in their own phase: those not present are pulled side by
+side with progress, bounded by Ctrl-C but not by --timeout, which starts after them. A pull that
+fails names the image, the engine's reason and the fix (exit 5), and leaves no stack behind. With a
+mossdev.lock in the current directory (see 'mossdev pull'), a missing image is pulled by the digest
+the lock pins, and an image whose tag now names other bytes than the lock pins is refused (exit 5).
+
 Ctrl-C stops what this run had started, so nothing is left half-up.`,
 		Example: `  mossdev up
   mossdev up --only pgbouncer,redis-0     # and what they need (postgres)
@@ -62,7 +68,7 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
 	f.StringSliceVar(&o.only, "only", nil, "start only these services (comma-separated) and what they need")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON on stdout, progress as JSON lines on stderr")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print nothing but errors")
-	f.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up if the stack is not healthy by then")
+	f.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up if the stack is not healthy by then (counted after the docker images are present)")
 	f.IntVar(&o.redisShards, "redis-shards", 3, "number of Redis cache shards (fixed when the stack is created)")
 	f.IntVar(&o.rabbitNodes, "rabbitmq-nodes", 3, "RabbitMQ cluster nodes; 1 for a light stack (fixed when the stack is created)")
 	f.StringArrayVar(&o.ports, "port", nil, "fixed host port: SERVICE=PORT or SERVICE:PORTNAME=PORT (repeatable)")
@@ -104,10 +110,14 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	if err != nil {
 		return err
 	}
+	lock, err := lockPath()
+	if err != nil {
+		return err
+	}
 	d := g.display(o.json, o.quiet)
 	defer d.Close()
 	cfg := stack.Config{Name: g.name, Root: g.home, Backend: o.backend, Sink: d, Timeout: o.timeout, Ports: ports,
-		Options: stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}}
+		Options: stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}, Lock: lock}
 	var why string
 	if cfg.Backend, why = platform.Pick(ctx, cfg); why != "" {
 		d.Event(stack.Event{Kind: stack.EventBackend, Message: why})

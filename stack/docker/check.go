@@ -18,18 +18,9 @@ import (
 // Images lists the images the services run in containers (services run on
 // the host have none), one entry per image, sorted.
 func Images(svcs []stack.Service) []string {
-	seen := map[string]bool{}
 	var out []string
-	for _, s := range svcs {
-		if s.Docker == nil {
-			continue
-		}
-		spec, err := s.Docker(&stack.Runtime{Backend: "docker"})
-		if err != nil || spec.Host || spec.Image == "" || seen[spec.Image] {
-			continue
-		}
-		seen[spec.Image] = true
-		out = append(out, spec.Image)
+	for ref := range imageUsers(svcs) {
+		out = append(out, ref)
 	}
 	sort.Strings(out)
 	return out
@@ -86,6 +77,6 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 	}
 	sort.Strings(missing)
 	return engine, &stack.Error{Op: "check images", Err: stack.ErrImageMissing,
-		Detail: fmt.Sprintf("%s is not present and cannot be pulled (%s)", strings.Join(missing, ", "), stack.FirstLine(errors.Join(causes...).Error())),
-		Fix:    "pull them (docker pull IMAGE), point MOSSDEV_IMAGE_<KIND> at a mirror or a local image, or use --backend native"}
+		Detail: fmt.Sprintf("%s: not here, and the registry lookup failed (%s)", strings.Join(missing, ", "), stack.FirstLine(errors.Join(causes...).Error())),
+		Fix:    "run `mossdev pull` where the registry is reachable, point MOSSDEV_IMAGE_<KIND> at a mirror or a local image, or use --backend native"}
 }

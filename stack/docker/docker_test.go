@@ -245,28 +245,6 @@ func TestKilledUpIsCleaned(t *testing.T) {
 	})
 }
 
-// An image that is neither present nor pullable fails up with
-// ErrImageMissing, naming the image and the three fixes.
-func TestUnavailableImageIsErrImageMissing(t *testing.T) {
-	requireDocker(t, "redis-0")
-	const absent = "mossdev-test/absent:never"
-	t.Setenv("MOSSDEV_IMAGE_REDIS", absent)
-	s := open(t, newRoot(t), "missing")
-	t.Cleanup(func() { _ = s.Down(context.Background(), false) })
-	_, err := s.Up(t.Context(), []string{"redis-0"})
-	if !errors.Is(err, stack.ErrImageMissing) {
-		t.Fatalf("up with image %s: %v; want ErrImageMissing", absent, err)
-	}
-	if !strings.Contains(err.Error(), absent) {
-		t.Errorf("error does not name the image: %v", err)
-	}
-	for _, want := range []string{"docker pull " + absent, "MOSSDEV_IMAGE_REDIS", "--backend native"} {
-		if !strings.Contains(stack.Hint(err), want) {
-			t.Errorf("fix %q does not say %q", stack.Hint(err), want)
-		}
-	}
-}
-
 // auto is docker when the engine answers and every image is present, and
 // native, saying why, when an image is missing or no engine answers.
 func TestAutoChoosesTheBackend(t *testing.T) {

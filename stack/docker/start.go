@@ -167,24 +167,21 @@ func (b *Backend) request(svc stack.Service, spec stack.DockerSpec, net string, 
 // loopback is the only address ports are published on.
 var loopback = netip.MustParseAddr("127.0.0.1")
 
-// pull is one image pull shared by the services that need the image.
-type pull struct {
-	done chan struct{}
-	err  error
-}
-
 // ensureImage makes the image present and returns its stand-in label.
-// testcontainers-go would pull too, but with retries until the deadline and
-// an error that names nothing; here a missing image fails at once, naming
-// the image and the fixes.
+// Up's pull phase (Pull) has normally done so; this covers a start on its
+// own (`mossdev start`) after the image was removed. testcontainers-go
+// would pull too, but with retries until the deadline and an error that
+// names nothing; here a pull that fails says which image, why, and the
+// fixes.
 func (b *Backend) ensureImage(ctx context.Context, cli *client.Client, svc stack.Service, ref string) (string, error) {
 	img, err := cli.ImageInspect(ctx, ref)
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("inspect image %s: %w", ref, err)
 	}
 	if err != nil {
-		if err := b.pull(ctx, cli, svc, ref); err != nil {
-			return "", err
+		var n sofar
+		if err := b.pull(ctx, cli, ref, n.set); err != nil {
+			return "", pullError(ctx, ref, []stack.Service{svc}, &n, err)
 		}
 		if img, err = cli.ImageInspect(ctx, ref); err != nil {
 			return "", fmt.Errorf("inspect image %s: %w", ref, err)
@@ -196,58 +193,10 @@ func (b *Backend) ensureImage(ctx context.Context, cli *client.Client, svc stack
 	return img.Config.Labels[LabelStandIn], nil
 }
 
-// pull pulls an image once for all the services that need it.
-func (b *Backend) pull(ctx context.Context, cli *client.Client, svc stack.Service, ref string) error {
-	b.pullMu.Lock()
-	p, ok := b.pulls[ref]
-	if !ok {
-		p = &pull{done: make(chan struct{})}
-		b.pulls[ref] = p
-		go func() {
-			p.err = pullImage(ctx, cli, ref)
-			close(p.done)
-			b.pullMu.Lock()
-			delete(b.pulls, ref)
-			b.pullMu.Unlock()
-		}()
-	}
-	b.pullMu.Unlock()
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	if p.err != nil {
-		return MissingImage(svc, ref, p.err)
-	}
-	return nil
-}
-
-// MissingImage is the error for an image that is neither present nor
-// pullable: it names the image and the three ways out.
-func MissingImage(svc stack.Service, ref string, cause error) error {
-	detail := "not present here and cannot be pulled"
-	if cause != nil {
-		detail += ": " + stack.FirstLine(cause.Error())
-	}
-	return &stack.Error{Op: "find image " + ref, Service: svc.Name, Err: stack.ErrImageMissing, Detail: detail,
-		Fix: fmt.Sprintf("pull it (docker pull %s), point %s at a mirror or a local image, or use --backend native",
-			ref, ImageEnvVar(svc.Kind))}
-}
-
 // ImageEnvVar names the variable that overrides a kind's image
 // (MOSSDEV_IMAGE_POSTGRES), as package images reads it.
 func ImageEnvVar(kind string) string {
 	return "MOSSDEV_IMAGE_" + strings.ToUpper(strings.ReplaceAll(kind, "-", "_"))
-}
-
-func pullImage(ctx context.Context, cli *client.Client, ref string) error {
-	resp, err := cli.ImagePull(ctx, ref, client.ImagePullOptions{})
-	if err != nil {
-		return err
-	}
-	defer resp.Close()
-	return resp.Wait(ctx)
 }
 
 // ensureNetwork creates the stack's network unless it exists. Docker allows

@@ -11,7 +11,7 @@ import (
 	"github.com/mossdev/mossdev/stack"
 )
 
-// bars draws one progress bar per store (bubbles' progress, rendered
+// bars draws one progress bar per store or image (bubbles' progress, rendered
 // statically with ViewAs: the figures arrive five times a second, so
 // spring animation would only lag behind them).
 type bars struct {
@@ -73,31 +73,43 @@ func (m barModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m barModel) View() tea.View {
 	var b strings.Builder
+	// Image references run longer than store names: one column fits all.
+	width := 14
+	for _, name := range m.order {
+		width = max(width, len(name))
+	}
 	for _, name := range m.order {
 		e := m.events[name]
+		name := fmt.Sprintf("%-*s", width, name)
 		pct := 0.0
 		if e.Total > 0 {
 			pct = float64(e.Done) / float64(e.Total)
 		}
 		switch e.Kind {
 		case stack.EventKept:
-			fmt.Fprintf(&b, "%-14s %s kept (already seeded)\n", name, m.bar.ViewAs(1))
+			fmt.Fprintf(&b, "%s %s kept (already seeded)\n", name, m.bar.ViewAs(1))
 		case stack.EventSkipped:
-			fmt.Fprintf(&b, "%-14s %s skipped (--only)\n", name, m.bar.ViewAs(0))
+			fmt.Fprintf(&b, "%s %s skipped (--only)\n", name, m.bar.ViewAs(0))
 		case stack.EventFailed:
-			fmt.Fprintf(&b, "%-14s %s failed: %s\n", name, m.bar.ViewAs(pct), FirstLine(e.Message))
+			fmt.Fprintf(&b, "%s %s failed: %s\n", name, m.bar.ViewAs(pct), FirstLine(e.Message))
+		case stack.EventPulled:
+			fmt.Fprintf(&b, "%s %s %s\n", name, m.bar.ViewAs(1), Describe(e))
+		case stack.EventPulling:
+			fmt.Fprintf(&b, "%s %s %s\n", name, m.bar.ViewAs(pct), megabytes(e.Done, e.Total))
+		case stack.EventDrifted:
+			fmt.Fprintf(&b, "%s %s drifted: %s\n", name, m.bar.ViewAs(1), FirstLine(e.Message))
 		case stack.EventLoaded:
-			fmt.Fprintf(&b, "%-14s %s %d rows, %.1fs\n", name, m.bar.ViewAs(1), e.Done, e.Elapsed.Seconds())
+			fmt.Fprintf(&b, "%s %s %d rows, %.1fs\n", name, m.bar.ViewAs(1), e.Done, e.Elapsed.Seconds())
 		default:
 			rate := 0.0
 			if e.Elapsed > 0 {
 				rate = float64(e.Done) / e.Elapsed.Seconds()
 			}
-			fmt.Fprintf(&b, "%-14s %s %d/%d  %.0f/s\n", name, m.bar.ViewAs(pct), e.Done, e.Total, rate)
+			fmt.Fprintf(&b, "%s %s %d/%d  %.0f/s\n", name, m.bar.ViewAs(pct), e.Done, e.Total, rate)
 		}
 	}
 	if m.snapshot != nil {
-		fmt.Fprintf(&b, "%-14s %s\n", "", Describe(*m.snapshot))
+		fmt.Fprintf(&b, "%-*s %s\n", width, "", Describe(*m.snapshot))
 	}
 	fmt.Fprintf(&b, "elapsed %.1fs\n", time.Since(m.start).Seconds())
 	return tea.NewView(b.String())

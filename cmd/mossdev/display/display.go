@@ -131,7 +131,7 @@ func (d *Display) line(e stack.Event) (string, bool) {
 		return "", false
 	case stack.EventBackend:
 		return e.Message, true
-	case stack.EventLoading, stack.EventWaiting:
+	case stack.EventLoading, stack.EventWaiting, stack.EventPulling:
 		every, key := loadEvery, e.Step+"/"+e.Service
 		if e.Kind == stack.EventWaiting {
 			every = waitEvery
@@ -150,6 +150,16 @@ func Describe(e stack.Event) string {
 	switch {
 	case e.Kind == stack.EventLoading && e.Total > 0:
 		return fmt.Sprintf("loading %d/%d (%.0f%%)", e.Done, e.Total, 100*float64(e.Done)/float64(e.Total))
+	case e.Kind == stack.EventPulling:
+		if e.Total > 0 {
+			return fmt.Sprintf("pulling %s (%.0f%%)", megabytes(e.Done, e.Total), 100*float64(e.Done)/float64(e.Total))
+		}
+		return "pulling"
+	case e.Kind == stack.EventPulled:
+		if e.Total > 0 {
+			return fmt.Sprintf("%s: %.1f MB in %.1fs", e.Message, float64(e.Total)/1e6, e.Elapsed.Seconds())
+		}
+		return e.Message
 	case e.Kind == stack.EventLoaded:
 		return fmt.Sprintf("%s: %d rows in %.2fs", e.Message, e.Done, e.Elapsed.Seconds())
 	case e.Kind == stack.EventKept && store:
@@ -167,6 +177,11 @@ func Describe(e stack.Event) string {
 		return fmt.Sprintf("%s (%s)", e.Kind, msg)
 	}
 	return string(e.Kind)
+}
+
+// megabytes is "done/total MB" of a pull.
+func megabytes(done, total int64) string {
+	return fmt.Sprintf("%.1f/%.1f MB", float64(done)/1e6, float64(total)/1e6)
 }
 
 // FirstLine shortens s to its first line, at most 90 characters: what fits

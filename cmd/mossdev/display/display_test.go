@@ -41,10 +41,16 @@ var events = []stack.Event{
 
 func show(t *testing.T, mode Mode) string {
 	t.Helper()
+	return showAll(t, mode, events)
+}
+
+// showAll is what a display in mode writes for evs.
+func showAll(t *testing.T, mode Mode, evs []stack.Event) string {
+	t.Helper()
 	var b bytes.Buffer
 	d := New(&b, mode)
 	d.t0 = t0
-	for _, e := range events {
+	for _, e := range evs {
 		d.Event(e)
 	}
 	d.Close()
