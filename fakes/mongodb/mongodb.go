@@ -20,6 +20,11 @@
 // fails with a command error, which is the signal to keep the view-log code
 // as simple as the platform intended.
 //
+// With User and Password set, clients must authenticate as that user of
+// the admin database (SCRAM-SHA-256 or SCRAM-SHA-1), as with the root user
+// of MongoDB's official image; the relay in front of FerretDB does it (see
+// auth.go for why FerretDB's own authentication is not used).
+//
 // Backends: PostgreSQL is the one to use (set PostgreSQLURL); updates on
 // the SQLite backend scan the whole collection per document and are
 // unusably slow beyond a few thousand documents, so SQLiteURL is for tests
