@@ -247,17 +247,16 @@ type helloEdit struct {
 // helloEditFor returns the additions a hello asks for, or ok false when
 // FerretDB's reply can go as it is.
 func (a *authState) helloEditFor(hello bsoncore.Document) (helloEdit, bool) {
-	var e helloEdit
-	// "admin.mossi": MongoDB lists mechanisms only for a user that exists.
-	if s, ok := hello.Lookup("saslSupportedMechs").StringValueOK(); ok && s == AuthDB+"."+a.creds.user {
-		e.mechs = true
-	}
-	e.speculative = a.speculative(hello)
-	_, asked := hello.Lookup("saslSupportedMechs").StringValueOK()
+	mechsFor, asked := hello.Lookup("saslSupportedMechs").StringValueOK()
 	_, askedSpec := hello.Lookup("speculativeAuthenticate").DocumentOK()
-	// FerretDB answers saslSupportedMechs itself (with PLAIN, which is
-	// not what the relay accepts), so a reply to a hello that asked is
-	// always rewritten.
+	e := helloEdit{
+		// "admin.mossi": MongoDB lists mechanisms only for a user that exists.
+		mechs:       asked && mechsFor == AuthDB+"."+a.creds.user,
+		speculative: a.speculative(hello),
+	}
+	// FerretDB answers saslSupportedMechs itself (with PLAIN, which the
+	// relay does not accept), so a reply to a hello that asked is always
+	// rewritten.
 	return e, asked || askedSpec
 }
 
