@@ -15,15 +15,7 @@ import (
 // its socket, and through the relay after authenticating (where requests
 // are copied as bytes, as they were before the relay authenticated).
 func BenchmarkRelay(b *testing.B) {
-	dir := b.TempDir()
-	s, err := New(Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + dir + "/", User: testUser, Password: testPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
+	s, ctx := serveBench(b)
 	open := func(uri string) *mongo.Collection {
 		c, err := mongo.Connect(options.Client().ApplyURI(uri))
 		if err != nil {
@@ -71,14 +63,7 @@ func BenchmarkRelay(b *testing.B) {
 // BenchmarkConnect measures a new client's first command, handshake and
 // SCRAM-SHA-256 included (the client's PBKDF2 dominates).
 func BenchmarkConnect(b *testing.B) {
-	s, err := New(Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + b.TempDir() + "/", User: testUser, Password: testPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
-	b.Cleanup(func() { cancel(); <-done })
+	s, ctx := serveBench(b)
 	for b.Loop() {
 		c, err := mongo.Connect(options.Client().ApplyURI(s.URI()))
 		if err != nil {
@@ -89,4 +74,18 @@ func BenchmarkConnect(b *testing.B) {
 		}
 		c.Disconnect(ctx)
 	}
+}
+
+// serveBench serves a stand-in that requires testUser for the benchmark's
+// lifetime.
+func serveBench(b *testing.B) (*Server, context.Context) {
+	s, err := New(Config{Listen: "127.0.0.1:0", SQLiteURL: "file:" + b.TempDir() + "/", User: testUser, Password: testPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	return s, ctx
 }
