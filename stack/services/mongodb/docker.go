@@ -13,6 +13,9 @@ const ContainerPort = 27017
 // PASSWORD when its data directory is first made, and then starts mongod
 // with --auth. The native stand-in's relay accepts the same user the same
 // way (SCRAM-SHA-256, authSource=admin), so URL works on both backends.
+// The image makes the user only in an empty data directory: a docker stack
+// whose data predates credentials has no user to log in as (`mossdev down`
+// and `up` again).
 func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 	return stack.DockerSpec{
 		Image: images.Ref(Name),
