@@ -150,6 +150,7 @@ type Secrets struct {
 	MariaDBPassword  string `json:"mariadbPassword"`  // the app user's in MariaDB
 	RabbitPassword   string `json:"rabbitPassword"`   // the app user's in RabbitMQ
 	FerretDBPassword string `json:"ferretdbPassword"` // PostgreSQL role "ferretdb", the MongoDB stand-in's storage
+	MongoPassword    string `json:"mongoPassword"`    // the app user's in MongoDB (its root user, in admin)
 	MariaDBRoot      string `json:"mariadbRootPassword"`
 	RedisPassword    string `json:"redisPassword"`
 	ErlangCookie     string `json:"erlangCookie"`

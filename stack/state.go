@@ -162,6 +162,7 @@ func newSecrets() Secrets {
 		MariaDBPassword:  token(18),
 		RabbitPassword:   token(18),
 		FerretDBPassword: token(18),
+		MongoPassword:    token(18),
 		MariaDBRoot:      token(18),
 		RedisPassword:    token(18),
 		ErlangCookie:     strings.ToUpper(token(24)),

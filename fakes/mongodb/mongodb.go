@@ -20,6 +20,11 @@
 // fails with a command error, which is the signal to keep the view-log code
 // as simple as the platform intended.
 //
+// With User and Password set, clients must authenticate as that user of
+// the admin database (SCRAM-SHA-256 or SCRAM-SHA-1), as with the root user
+// of MongoDB's official image; the relay in front of FerretDB does it (see
+// auth.go for why FerretDB's own authentication is not used).
+//
 // Backends: PostgreSQL is the one to use (set PostgreSQLURL); updates on
 // the SQLite backend scan the whole collection per document and are
 // unusably slow beyond a few thousand documents, so SQLiteURL is for tests
@@ -73,6 +78,31 @@ type Config struct {
 	// each MongoDB database becomes one SQLite file in it. The directory is
 	// created if missing.
 	SQLiteURL string `json:"sqliteURL"`
+	// User and Password, when set, make every client authenticate as that
+	// user of the admin database (authSource=admin) with SCRAM-SHA-256 or
+	// SCRAM-SHA-1, as MongoDB does for the root user the official image
+	// makes from MONGO_INITDB_ROOT_USERNAME/PASSWORD. Without them any
+	// client is let in, as with mongod started without --auth.
+	User     string `json:"user"`
+	Password string `json:"password"`
+	// ImageEnv takes User and Password from MONGO_INITDB_ROOT_USERNAME and
+	// MONGO_INITDB_ROOT_PASSWORD, as the official image does, for the
+	// stand-in image.
+	ImageEnv bool `json:"imageEnv"`
+}
+
+// login returns the user clients must authenticate as and its password,
+// or two empty strings when anyone may connect.
+func (cfg Config) login() (user, password string, err error) {
+	user, password = cfg.User, cfg.Password
+	if cfg.ImageEnv {
+		user, password = os.Getenv("MONGO_INITDB_ROOT_USERNAME"), os.Getenv("MONGO_INITDB_ROOT_PASSWORD")
+	}
+	if (user == "") != (password == "") {
+		// The official image refuses to start this way too.
+		return "", "", errors.New("check config: set both user and password (MONGO_INITDB_ROOT_USERNAME and MONGO_INITDB_ROOT_PASSWORD in the image), or neither")
+	}
+	return user, password, nil
 }
 
 // Kind names this fake in serve mode.
@@ -89,6 +119,10 @@ type Server struct {
 	ln      net.Listener
 	sockDir string
 	sock    string
+	// creds is the user clients must authenticate as; nil lets anyone in.
+	creds *credentials
+	// userinfo is creds as URI() puts them in the connection string.
+	userinfo *url.Userinfo
 }
 
 // quiet is above every level FerretDB logs at.
@@ -112,6 +146,18 @@ func New(cfg Config) (*Server, error) {
 		cfg.SQLiteURL = u
 	default:
 		return nil, errors.New("check config: no backend; set postgresqlURL (or sqliteURL for tests)")
+	}
+	user, password, err := cfg.login()
+	if err != nil {
+		return nil, err
+	}
+	var creds *credentials
+	var userinfo *url.Userinfo
+	if user != "" {
+		if creds, err = newCredentials(user, password); err != nil {
+			return nil, err
+		}
+		userinfo = url.UserPassword(user, password)
 	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -143,7 +189,8 @@ func New(cfg Config) (*Server, error) {
 		_ = os.RemoveAll(sockDir)
 		return nil, fmt.Errorf("start ferretdb on %s: %w", cfg.Listen, withoutStack(err))
 	}
-	return &Server{fdb: fdb, postgreSQL: handler == "postgresql", logLevel: level, ln: ln, sockDir: sockDir, sock: sock}, nil
+	return &Server{fdb: fdb, postgreSQL: handler == "postgresql", logLevel: level, ln: ln, sockDir: sockDir, sock: sock,
+		creds: creds, userinfo: userinfo}, nil
 }
 
 // sqliteURL turns the configured SQLite location into the form FerretDB
@@ -174,9 +221,15 @@ func sqliteURL(raw string) (string, error) {
 	return out, nil
 }
 
-// URI is the connection string clients use, e.g. "mongodb://127.0.0.1:27017/".
+// URI is the connection string clients use, e.g. "mongodb://127.0.0.1:27017/",
+// or "mongodb://USER:PASSWORD@127.0.0.1:27017/?authSource=admin" when
+// clients must authenticate.
 func (s *Server) URI() string {
-	return "mongodb://" + s.ln.Addr().String() + "/"
+	u := url.URL{Scheme: "mongodb", Host: s.ln.Addr().String(), Path: "/", User: s.userinfo}
+	if s.userinfo != nil {
+		u.RawQuery = "authSource=" + AuthDB
+	}
+	return u.String()
 }
 
 // Serve answers MongoDB clients until ctx is done, then closes every client
@@ -202,7 +255,7 @@ func (s *Server) Serve(ctx context.Context) error {
 					c.Close()
 					return
 				}
-				relay(c, b)
+				relay(c, b, s.creds)
 			}()
 		}
 	}()

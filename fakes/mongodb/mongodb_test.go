@@ -25,6 +25,13 @@ func start(t *testing.T) *mongo.Client {
 // lifetime and returns a connected client.
 func startWith(t *testing.T, cfg Config) *mongo.Client {
 	t.Helper()
+	_, c := serveWith(t, cfg)
+	return c
+}
+
+// serveWith is startWith that also returns the server.
+func serveWith(t *testing.T, cfg Config) (*Server, *mongo.Client) {
+	t.Helper()
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatalf("new: %v", err)
@@ -43,7 +50,7 @@ func startWith(t *testing.T, cfg Config) *mongo.Client {
 		t.Fatalf("connect: %v", err)
 	}
 	t.Cleanup(func() { c.Disconnect(context.Background()) })
-	return c
+	return s, c
 }
 
 func TestConfigNeedsExactlyOneBackend(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,41 @@ func TestMongoViewLogInsertFindGroup(t *testing.T) {
 	}
 	if len(rows) != 3 || rows[0].Views != 10 || rows[2].ID != 3 {
 		t.Fatalf("$group: %+v", rows)
+	}
+}
+
+// MongoDB has credentials on both backends: without them the app's
+// database is refused (Unauthorized), with a wrong password the login is.
+func TestMongoRefusesWithoutCredentials(t *testing.T) {
+	u, err := url.Parse(stacktest.URL(t, "mongodb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User == nil || u.Query().Get("authSource") != "admin" {
+		t.Fatalf("MongoDB URL %s carries no credentials", u.Redacted())
+	}
+	connect := func(u url.URL) *mongo.Collection {
+		c, err := mongo.Connect(options.Client().ApplyURI(u.String()).SetServerSelectionTimeout(5 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Disconnect(context.Background()) })
+		return c.Database("mossi").Collection("views")
+	}
+
+	anonymous := *u
+	anonymous.User, anonymous.RawQuery = nil, ""
+	_, err = connect(anonymous).Find(t.Context(), bson.D{})
+	var ce mongo.CommandError
+	if !errors.As(err, &ce) || ce.Code != 13 {
+		t.Errorf("find without credentials = %v, want Unauthorized (13)", err)
+	}
+
+	wrong := *u
+	wrong.User = url.UserPassword(u.User.Username(), "not-the-password")
+	_, err = connect(wrong).Find(t.Context(), bson.D{})
+	if err == nil || !strings.Contains(err.Error(), "AuthenticationFailed") {
+		t.Errorf("find with a wrong password = %v, want AuthenticationFailed", err)
 	}
 }
 

@@ -103,6 +103,7 @@ func TestNoSecretOnAnyCommandLine(t *testing.T) {
 		e.Secrets.StatsPassword: "HAProxy stats password", e.Secrets.MariaDBPassword: "MariaDB app password",
 		e.Secrets.RabbitPassword: "RabbitMQ app password", e.Secrets.FerretDBPassword: "FerretDB role password",
 		e.Secrets.ElasticPassword: "Elasticsearch password", e.Secrets.CDNPurgeToken: "CDN purge token",
+		e.Secrets.MongoPassword: "MongoDB app password",
 	})
 	restart := func(name string) {
 		if err := s.Stop(t.Context(), name); err != nil {

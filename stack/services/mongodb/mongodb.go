@@ -9,10 +9,16 @@
 // own "ferretdb" database of the stack's cluster, reached directly, not
 // through PgBouncer). Not implemented by FerretDB v1: $lookup, $avg/$max,
 // transactions, change streams, text/2dsphere/TTL indexes.
+//
+// On both backends clients authenticate as the app user (Secrets.AppUser,
+// password Secrets.MongoPassword) of the admin database, with SCRAM: the
+// root user the official image makes from MONGO_INITDB_ROOT_USERNAME/
+// PASSWORD, which the stand-ins (native and the CI image) accept the same
+// way. URL carries the credentials and authSource=admin.
 package mongodb
 
 import (
-	"fmt"
+	"net/url"
 
 	"github.com/mossdev/mossdev/fakes"
 	fakemongo "github.com/mossdev/mossdev/fakes/mongodb"
@@ -49,6 +55,8 @@ func Service(backend string) stack.Service {
 			env, err := fakes.ServeEnv(fakemongo.Config{
 				Listen:        e.Addr(Name, "main"),
 				PostgreSQLURL: postgres.FerretDBURL(e),
+				User:          e.Secrets.AppUser,
+				Password:      e.Secrets.MongoPassword,
 			})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
@@ -61,5 +69,15 @@ func Service(backend string) stack.Service {
 	}
 }
 
-// URL is the MongoDB connection string.
-func URL(e *stack.Runtime) string { return fmt.Sprintf("mongodb://%s/%s", e.Addr(Name, "main"), DB) }
+// URL is the MongoDB connection string, with the app user's credentials:
+// mongodb://mossi:PASSWORD@127.0.0.1:PORT/mossi?authSource=admin.
+func URL(e *stack.Runtime) string {
+	u := url.URL{
+		Scheme:   "mongodb",
+		User:     url.UserPassword(e.Secrets.AppUser, e.Secrets.MongoPassword),
+		Host:     e.Addr(Name, "main"),
+		Path:     "/" + DB,
+		RawQuery: "authSource=" + fakemongo.AuthDB,
+	}
+	return u.String()
+}
