@@ -210,20 +210,8 @@ func (p *parser) upgrade1(raw map[string]any) map[string]any {
 
 // unknown refuses keys the table does not have, suggesting a near miss.
 func (p *parser) unknown(table []string, m map[string]any, valid []string) error {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
 	// The first in the file, so fixing errors top to bottom converges.
-	slices.SortFunc(keys, func(a, b string) int {
-		la, _ := p.locate(append(slices.Clone(table), a)...)
-		lb, _ := p.locate(append(slices.Clone(table), b)...)
-		if la != lb {
-			return la - lb
-		}
-		return strings.Compare(a, b)
-	})
-	for _, k := range keys {
+	for _, k := range p.ordered(table, m) {
 		if slices.Contains(valid, k) {
 			continue
 		}
@@ -348,13 +336,9 @@ func (p *parser) services(raw map[string]any) error {
 }
 
 func (p *parser) ports(raw map[string]any) error {
-	v, ok := raw["ports"]
-	if !ok {
-		return nil
-	}
-	m, isTable := v.(map[string]any)
-	if !isTable {
-		return p.bad([]string{"ports"}, fmt.Sprintf("ports is %s, not a table", show(v)), "write a [ports] table with lines like postgres = 15432")
+	m, err := p.table(raw, "ports", "write a [ports] table with lines like postgres = 15432")
+	if m == nil {
+		return err
 	}
 	svcs := p.platformServices()
 	seen := map[int]string{}
@@ -385,13 +369,9 @@ func (p *parser) ports(raw map[string]any) error {
 }
 
 func (p *parser) images(raw map[string]any) error {
-	v, ok := raw["images"]
-	if !ok {
-		return nil
-	}
-	m, isTable := v.(map[string]any)
-	if !isTable {
-		return p.bad([]string{"images"}, fmt.Sprintf("images is %s, not a table", show(v)), `write an [images] table with lines like postgres = "postgres:16"`)
+	m, err := p.table(raw, "images", `write an [images] table with lines like postgres = "postgres:16"`)
+	if m == nil {
+		return err
 	}
 	if err := p.unknown([]string{"images"}, m, images.Kinds()); err != nil {
 		return err
@@ -409,13 +389,9 @@ func (p *parser) images(raw map[string]any) error {
 
 func (p *parser) seed(raw map[string]any) error {
 	p.f.Seed.Enabled = true
-	v, ok := raw["seed"]
-	if !ok {
-		return nil
-	}
-	m, isTable := v.(map[string]any)
-	if !isTable {
-		return p.bad([]string{"seed"}, fmt.Sprintf("seed is %s, not a table", show(v)), "write a [seed] table with number, scale and enabled")
+	m, err := p.table(raw, "seed", "write a [seed] table with number, scale and enabled")
+	if m == nil {
+		return err
 	}
 	if err := p.unknown([]string{"seed"}, m, seedKeys); err != nil {
 		return err
@@ -456,6 +432,20 @@ func (p *parser) seed(raw map[string]any) error {
 		p.mark("seed.enabled")
 	}
 	return nil
+}
+
+// table returns the table at key: nil and no error when the file has
+// none, nil and an error when key holds something else.
+func (p *parser) table(raw map[string]any, key, fix string) (map[string]any, error) {
+	v, ok := raw[key]
+	if !ok {
+		return nil, nil
+	}
+	m, isTable := v.(map[string]any)
+	if !isTable {
+		return nil, p.bad([]string{key}, fmt.Sprintf("%s is %s, not a table", key, show(v)), fix)
+	}
+	return m, nil
 }
 
 func (p *parser) str(v any, key, example string) (string, error) {
