@@ -117,7 +117,11 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	if err != nil {
 		return err
 	}
-	unlock, err := lockUp(ctx, filepath.Join(g.root(), g.name), g.stderr)
+	var said io.Writer = g.stderr
+	if o.quiet {
+		said = io.Discard
+	}
+	unlock, err := lockUp(ctx, filepath.Join(g.root(), g.name), said)
 	if err != nil {
 		return err
 	}
