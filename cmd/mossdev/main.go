@@ -120,12 +120,15 @@ func printError(w io.Writer, err error) {
 	}
 }
 
-// globals are the flags every command shares.
+// globals are the flags every command shares, and the project file every
+// command finds (project.go).
 type globals struct {
-	name   string
-	home   string
-	stdout io.Writer
-	stderr io.Writer
+	name    string
+	home    string
+	workdir string
+	stdout  io.Writer
+	stderr  io.Writer
+	proj    projectContext
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -152,27 +155,32 @@ Typical use:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.check() }
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.check(c) }
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
 	})
-	def := os.Getenv("MOSSDEV_STACK")
-	if def == "" {
-		def = "default"
-	}
-	root.PersistentFlags().StringVar(&g.name, "name", def, "stack name, so several stacks run side by side (env MOSSDEV_STACK)")
+	root.PersistentFlags().StringVar(&g.name, "name", "", "stack name, so several stacks run side by side (env MOSSDEV_STACK; default: name in mossdev.toml, else the project directory's, else \"default\")")
 	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
+	root.PersistentFlags().StringVar(&g.workdir, "workdir", "", "find mossdev.toml from this directory up (default: the working directory)")
 	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g), newSeed(g), newUI(g), newExport(g))
-	root.AddCommand(newVerify(g), newReset(g), newPull(g))
+	root.AddCommand(newVerify(g), newReset(g), newPull(g), newInit(g), newConfig(g), newLs(g))
 	return root
 }
 
 // check refuses bad global flags before any command runs: an empty or
 // malformed --name (MOSSDEV_STACK), a --home (MOSSDEV_HOME) that is not a
-// directory.
-func (g *globals) check() error {
+// directory, a bad project file. It settles the stack name: --name, else
+// MOSSDEV_STACK, else the project's (projectName).
+func (g *globals) check(c *cobra.Command) error {
+	if err := g.findProject(); err != nil {
+		return err
+	}
+	g.proj.nameFrom = "flag --name"
+	if !c.Flags().Changed("name") {
+		g.name, g.proj.nameFrom = g.projectName()
+	}
 	if g.name == "" {
 		return &stack.Error{Op: "check stack name", Err: stack.ErrBadInput, Detail: "--name (or MOSSDEV_STACK) is empty",
 			Fix: "give a name (e.g. --name ci-1), or leave --name out for the stack \"default\""}

@@ -60,8 +60,9 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("exits: bad code %q", args[0])
 	}
 	// In-process, and scripts run in parallel: pass the script's stack root
-	// as a flag rather than through the process-wide environment.
-	got := run(append([]string{"--home", ts.Getenv("MOSSDEV_HOME")}, args[1:]...), ts.Stdout(), ts.Stderr())
+	// and working directory (where mossdev.toml is looked for) as flags
+	// rather than through the process-wide environment and cwd.
+	got := run(append([]string{"--home", ts.Getenv("MOSSDEV_HOME"), "--workdir", ts.MkAbs(".")}, args[1:]...), ts.Stdout(), ts.Stderr())
 	if (got == want) == neg {
 		ts.Fatalf("mossdev %v exited %d, want %d", args[1:], got, want)
 	}

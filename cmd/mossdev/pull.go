@@ -33,7 +33,7 @@ and refuses an image whose tag now names other bytes (exit 5), naming it, until 
   MOSSDEV_IMAGE_REDIS=registry.example.com/redis:7 mossdev pull   # from a mirror`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			lock, err := lockPath()
+			lock, err := g.lockPath()
 			if err != nil {
 				return err
 			}
@@ -74,8 +74,12 @@ and refuses an image whose tag now names other bytes (exit 5), naming it, until 
 }
 
 // lockPath is the image lock of the directory mossdev runs in.
-func lockPath() (string, error) {
-	p, err := filepath.Abs(stack.LockFile)
+func (g *globals) lockPath() (string, error) {
+	dir := g.workdir
+	if g.proj.file != nil {
+		dir = g.proj.dir // a team commits it beside its mossdev.toml
+	}
+	p, err := filepath.Abs(filepath.Join(dir, stack.LockFile))
 	if err != nil {
 		return "", fmt.Errorf("find %s: %w", stack.LockFile, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -46,7 +47,7 @@ with --port. Credentials are generated per stack; see them with 'mossdev env'.
 On docker, the images come first, in their own phase: those not present are pulled side by
 side with progress, bounded by Ctrl-C but not by --timeout, which starts after them. A pull that
 fails names the image, the engine's reason and the fix (exit 5), and leaves no stack behind. With a
-mossdev.lock in the current directory (see 'mossdev pull'), a missing image is pulled by the digest
+mossdev.lock beside mossdev.toml, or in the current directory without one (see 'mossdev pull'), a missing image is pulled by the digest
 the lock pins, and an image whose tag now names other bytes than the lock pins is refused (exit 5).
 
 Ctrl-C stops what this run had started, so nothing is left half-up.`,
@@ -57,12 +58,21 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
   mossdev up --port postgres=15432`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if _, err := g.resolve(c, o); err != nil {
+				return err
+			}
 			if err := o.check(c); err != nil {
 				return err
 			}
 			return runUp(c.Context(), g, o)
 		},
 	}
+	o.addFlags(c)
+	return c
+}
+
+// addFlags defines up's flags (mossdev config takes the same ones).
+func (o *upOptions) addFlags(c *cobra.Command) {
 	f := c.Flags()
 	f.StringVar(&o.backend, "backend", "auto", "where services run: docker (official images in containers), native (Debian server binaries as supervised processes), or auto: docker when an engine answers and every image is present or pullable, else native (says why); an existing stack keeps its own")
 	f.StringSliceVar(&o.only, "only", nil, "start only these services (comma-separated) and what they need")
@@ -75,7 +85,6 @@ Ctrl-C stops what this run had started, so nothing is left half-up.`,
 	f.BoolVar(&o.noTUI, "no-tui", false, "on a terminal, print the summary and return instead of ending in the UI")
 	addSeedFlags(c, &o.seed)
 	f.BoolVar(&o.noSeed, "no-seed", false, "do not seed after the stack is up (see mossdev seed)")
-	return c
 }
 
 // check refuses bad flags before anything is written. Shape options count
@@ -96,6 +105,10 @@ func (o *upOptions) check(c *cobra.Command) error {
 	if err := (stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}).Validate(); err != nil {
 		return err
 	}
+	// Again: MOSSDEV_SCALE may have changed --scale after PreRunE.
+	if _, err := o.seed.params(); err != nil {
+		return err
+	}
 	if !c.Flags().Changed("redis-shards") {
 		o.redisShards = 0
 	}
@@ -110,10 +123,20 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 	if err != nil {
 		return err
 	}
-	lock, err := lockPath()
+	lock, err := g.lockPath()
 	if err != nil {
 		return err
 	}
+	var said io.Writer = g.stderr
+	if o.quiet {
+		said = io.Discard
+	}
+	unlock, err := lockUp(ctx, filepath.Join(g.root(), g.name), said)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	g.applyImages()
 	d := g.display(o.json, o.quiet)
 	defer d.Close()
 	cfg := stack.Config{Name: g.name, Root: g.home, Backend: o.backend, Sink: d, Timeout: o.timeout, Ports: ports,
@@ -127,6 +150,7 @@ func runUp(ctx context.Context, g *globals, o *upOptions) error {
 		return err
 	}
 	rep, upErr := s.Up(ctx, o.only)
+	g.recordProject(s)
 	if upErr != nil && rep == nil {
 		return upErr
 	}
