@@ -44,7 +44,7 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 	configure()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cli, err := client.New(client.FromEnv)
+	cli, err := newClient(ctx)
 	if err == nil {
 		defer cli.Close()
 		var v client.ServerVersionResult
@@ -53,8 +53,7 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 		}
 	}
 	if err != nil {
-		return "", &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: firstLine(err.Error()),
-			Fix: "start Docker (or set DOCKER_HOST), or use --backend native"}
+		return "", unreachable(err)
 	}
 	var mu sync.Mutex
 	var missing []string
@@ -137,7 +136,7 @@ func Adapt(ctx context.Context, dir string, svcs []stack.Service) {
 // the stack (absent for official images).
 func containerNotes(ctx context.Context, dir string) map[string]string {
 	out := map[string]string{}
-	cli, err := client.New(client.FromEnv)
+	cli, err := newClient(ctx)
 	if err != nil {
 		return out
 	}
@@ -174,7 +173,7 @@ func standIns(ctx context.Context, refs map[int]string) map[string]string {
 	if len(todo) == 0 {
 		return out
 	}
-	cli, err := client.New(client.FromEnv)
+	cli, err := newClient(ctx)
 	if err != nil {
 		return out
 	}
