@@ -134,6 +134,7 @@ Typical use:
 ` + exitHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
