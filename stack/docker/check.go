@@ -136,7 +136,7 @@ func Adapt(ctx context.Context, dir string, svcs []stack.Service) {
 // the stack (absent for official images).
 func containerNotes(ctx context.Context, dir string) map[string]string {
 	out := map[string]string{}
-	cli, err := newClient(ctx)
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return out
 	}
@@ -173,7 +173,7 @@ func standIns(ctx context.Context, refs map[int]string) map[string]string {
 	if len(todo) == 0 {
 		return out
 	}
-	cli, err := newClient(ctx)
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return out
 	}

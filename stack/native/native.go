@@ -334,7 +334,7 @@ func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
 		// every Erlang node of the stack is registered with it: stopping one
 		// node must not take the others' name service down. Remove kills it.
 		var procs []int
-		for _, p := range b.labelled(svc.Name) {
+		for _, p := range b.labelled(LabelService + "=" + svc.Name) {
 			if comm(p) != "epmd" {
 				procs = append(procs, p)
 			}
@@ -405,16 +405,23 @@ func (b *Backend) terminate(find func() []int, sig syscall.Signal) {
 }
 
 // labelled lists live processes carrying this stack's label (and, when
-// service is not empty, that service's).
-func (b *Backend) labelled(service string) []int {
+// label is not empty, that KEY=VALUE label too) that mossdev could have
+// started: owned by the caller or by the server user. Anyone can put the
+// label in a process's environment; counting another user's processes would
+// let that user make `down` fail forever.
+func (b *Backend) labelled(label string) []int {
+	owners := map[uint32]bool{uint32(os.Geteuid()): true}
+	if cr, err := runCred(); err == nil && cr.set {
+		owners[cr.uid] = true
+	}
 	ps, _ := sys.list(true)
 	want := LabelDir + "=" + b.dir
 	var out []int
 	for _, p := range ps {
-		if p.pid == os.Getpid() || p.zombie || !hasLabel(p.env, want) {
+		if p.pid == os.Getpid() || p.zombie || !owners[p.uid] || !hasLabel(p.env, want) {
 			continue
 		}
-		if service == "" || hasLabel(p.env, LabelService+"="+service) {
+		if label == "" || hasLabel(p.env, label) {
 			out = append(out, p.pid)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 // proc is what supervision reads about one host process.
 type proc struct {
 	pid, ppid int
+	uid       uint32 // effective owner
 	name      string // the kernel's short command name: epmd, beam.smp
 	// start is when the process started, in the OS's own unit: a pid file
 	// keeps it, and a process with the same pid but another start is not

@@ -58,7 +58,7 @@ func fromKinfo(k *unix.KinfoProc) proc {
 	}
 	st := k.Proc.P_starttime
 	return proc{
-		pid: int(k.Proc.P_pid), ppid: int(k.Eproc.Ppid), name: string(name),
+		pid: int(k.Proc.P_pid), ppid: int(k.Eproc.Ppid), uid: k.Eproc.Ucred.Uid, name: string(name),
 		start:  uint64(st.Sec)*1_000_000 + uint64(st.Usec),
 		zombie: k.Proc.P_stat == szomb,
 	}

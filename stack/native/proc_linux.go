@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // procfs reads the process table from /proc (root, so tests can point it
@@ -47,11 +48,19 @@ func (f procfs) list(withEnv bool) ([]proc, error) {
 }
 
 func (f procfs) get(pid int) (proc, bool) {
-	b, err := os.ReadFile(filepath.Join(f.root, strconv.Itoa(pid), "stat"))
+	dir := filepath.Join(f.root, strconv.Itoa(pid))
+	b, err := os.ReadFile(filepath.Join(dir, "stat"))
 	if err != nil {
 		return proc{}, false
 	}
-	return parseStat(pid, string(b))
+	p, ok := parseStat(pid, string(b))
+	// /proc/PID belongs to the process's effective user.
+	if fi, err := os.Stat(dir); err == nil {
+		if st, isUnix := fi.Sys().(*syscall.Stat_t); isUnix {
+			p.uid = st.Uid
+		}
+	}
+	return p, ok
 }
 
 // parseStat reads /proc/PID/stat: "pid (name) state ppid ... starttime ...".

@@ -46,6 +46,10 @@ func TestProcfsListsLabelsAndChildren(t *testing.T) {
 		"self/stat":   "not a pid dir",
 		"202/environ": "a process that exited between the listing and the read: no stat",
 		"meminfo":     "MemTotal: 1 kB",
+		// Anyone can put the label in an environment: another user's
+		// process must not count (chowned below).
+		"300/stat":    "300 (sleep) S 1 300 300 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 900 0 0",
+		"300/environ": LabelDir + "=/s\x00",
 	} {
 		p := filepath.Join(root, path)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -55,15 +59,23 @@ func TestProcfsListsLabelsAndChildren(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(filepath.Join(root, "300"), 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		// Not root: 300 cannot be given away, so take it out.
+		os.RemoveAll(filepath.Join(root, "300"))
+	}
 	useHost(t, procfs{root: root})
 	b := New("s", "/s")
 	if got := b.labelled(""); len(got) != 2 {
-		t.Errorf("labelled(\"\") = %v, want [200 201]", got)
+		t.Errorf("labelled(\"\") = %v, want [200 201]: not 300, another user's", got)
 	}
-	if got := b.labelled("rabbitmq-0"); len(got) != 1 || got[0] != 200 {
+	if got := b.labelled(LabelService + "=rabbitmq-0"); len(got) != 1 || got[0] != 200 {
 		t.Errorf("labelled(rabbitmq-0) = %v, want [200]", got)
 	}
-	if kids := childrenMap(); len(kids[200]) != 1 || kids[200][0] != 201 || len(kids[1]) != 1 {
+	if kids := childrenMap(); len(kids[200]) != 1 || kids[200][0] != 201 || len(kids[1]) != 2 {
 		t.Errorf("childrenMap = %v", kids)
 	}
 	if comm(201) != "epmd" || startTime(200) != 800 || !alive(1) || alive(202) {
