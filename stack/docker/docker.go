@@ -166,8 +166,9 @@ func newClient(ctx context.Context) (*client.Client, error) {
 }
 
 func resolveHost(ctx context.Context) (string, error) {
-	// DOCKER_HOST comes first for testcontainers too; read it each time
-	// rather than cache it, as the docker CLI does.
+	// DOCKER_HOST comes first for testcontainers too (after a tc.host in
+	// ~/.testcontainers.properties, which mossdev does not expect); read
+	// it each time rather than cache it, as the docker CLI does.
 	if h := os.Getenv("DOCKER_HOST"); h != "" {
 		return h, nil
 	}
