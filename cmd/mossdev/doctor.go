@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/disk"
@@ -50,7 +51,7 @@ func notNative(osName string) func() []check {
 const engineFix = "start Docker: Docker Desktop, `colima start` or OrbStack on a Mac, the docker service on Linux (or set DOCKER_HOST)"
 
 func doctorChecks(ctx context.Context, home string, o osFacts) []check {
-	out := o.native()
+	out := append([]check{{Name: "platform", OK: true, Info: o.name + " " + runtime.GOARCH}}, o.native()...)
 	if home == "" {
 		home = stack.DefaultRoot()
 	}
