@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -93,7 +94,12 @@ func engineCheck(ctx context.Context, o osFacts) check {
 	if err == nil {
 		return check{Name: "docker engine", OK: true, Info: fmt.Sprintf("version %s answers at %s", version, host)}
 	}
-	c := check{Name: "docker engine", OK: !o.dockerOnly, Info: "none answers: " + firstLine(err.Error())}
+	why := err.Error()
+	var se *stack.Error
+	if errors.As(err, &se) {
+		why = se.Detail
+	}
+	c := check{Name: "docker engine", OK: !o.dockerOnly, Info: "none answers: " + why}
 	if o.dockerOnly {
 		c.Fix = engineFix
 	} else {

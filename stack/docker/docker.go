@@ -32,6 +32,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -229,7 +230,8 @@ func unreachable(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	return &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: firstLine(err.Error()),
+	detail, _, _ := strings.Cut(err.Error(), "\n") // the first line says what failed
+	return &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: detail,
 		Fix: "start Docker (on a Mac: Docker Desktop, `colima start` or OrbStack; or set DOCKER_HOST), or on Linux use --backend native"}
 }
 
