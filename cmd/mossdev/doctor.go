@@ -9,12 +9,11 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/docker"
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/spf13/cobra"
-
-	"github.com/mossdev/mossdev/stack"
-	"github.com/mossdev/mossdev/stack/docker"
 )
 
 func emptyConfig() stack.Config { return stack.Config{} }

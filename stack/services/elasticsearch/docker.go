@@ -13,7 +13,7 @@ const ContainerPort = 9200
 // also skips the production bootstrap checks (vm.max_map_count), so it
 // starts on a laptop without sysctl changes.
 func docker(e *stack.Runtime) (stack.DockerSpec, error) {
-	return withHostJVM(stack.DockerSpec{
+	return stack.DockerSpec{
 		Image: images.Ref(Name),
 		Env: map[string]string{
 			"discovery.type":         "single-node",
@@ -29,5 +29,5 @@ func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 		DataPath: "/usr/share/elasticsearch/data",
 		Health: []string{"CMD-SHELL",
 			"curl -fs 'http://127.0.0.1:9200/_cluster/health?wait_for_status=yellow&timeout=1s' >/dev/null"},
-	}), nil
+	}, nil
 }

@@ -33,7 +33,7 @@ func Service() stack.Service {
 				"listen": e.Addr(Name, "main"), "dir": e.DataDir(Name)})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
-		Docker:   docker,
+		Docker:   withHostJVM(docker),
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Elasticsearch(URL(e)) },
 		URL:      URL,
 		Counters: counters,

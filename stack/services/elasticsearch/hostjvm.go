@@ -8,10 +8,13 @@ import (
 	"github.com/mossdev/mossdev/stack"
 )
 
-// withHostJVM adds the JVM options that depend on the machine Docker runs
-// on (see jvmFor).
-func withHostJVM(s stack.DockerSpec) stack.DockerSpec {
-	return jvmFor(s, runtime.GOOS, runtime.GOARCH)
+// withHostJVM adds to the docker spec the JVM options that depend on the
+// machine Docker runs on (see jvmFor).
+func withHostJVM(docker func(*stack.Runtime) (stack.DockerSpec, error)) func(*stack.Runtime) (stack.DockerSpec, error) {
+	return func(e *stack.Runtime) (stack.DockerSpec, error) {
+		s, err := docker(e)
+		return jvmFor(s, runtime.GOOS, runtime.GOARCH), err
+	}
 }
 
 // jvmFor adds -XX:UseSVE=0 on an Apple Silicon host: the JVM in the arm64
