@@ -114,15 +114,12 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 	if err != nil {
 		return nil, err
 	}
-	own := spec.Run.Path == env.Exe // our own binary runs as the invoking user
-	if err := sys.supervise(); err != nil {
-		return nil, err
+	if err := hostRuns(spec, env); err != nil {
+		return nil, withService(err, svc.Name)
 	}
+	own := spec.Run.Path == env.Exe // our own binary runs as the invoking user
 	cr := cred{}
 	if !own {
-		if err := sys.servers(); err != nil {
-			return nil, withService(err, svc.Name)
-		}
 		if cr, err = runCred(); err != nil {
 			return nil, err
 		}
@@ -426,6 +423,19 @@ func (b *Backend) labelled(label string) []int {
 		}
 	}
 	return out
+}
+
+// hostRuns says whether this OS runs the spec's program natively: mossdev's
+// own binary wherever processes can be supervised, another server only
+// where the OS allows servers (not on macOS).
+func hostRuns(spec stack.NativeSpec, env *stack.Runtime) error {
+	if err := sys.supervise(); err != nil {
+		return err
+	}
+	if spec.Run.Path != env.Exe {
+		return sys.servers()
+	}
+	return nil
 }
 
 // withService names the service a user-facing error is about.
