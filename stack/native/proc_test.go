@@ -3,6 +3,8 @@ package native
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +20,22 @@ func useHost(t *testing.T, h host) {
 	t.Cleanup(func() { sys = old })
 }
 
+// testRuntime is a stack dir the server user can reach when the tests run
+// as root (t.TempDir is 0700), and a shell standing for mossdev's own
+// binary: a real file, since a server user may run a copy of it.
 func testRuntime(t *testing.T) (*Backend, *stack.Runtime) {
 	t.Helper()
-	dir := t.TempDir()
-	return New("t", dir), &stack.Runtime{Stack: "t", Dir: dir, Backend: "native", Exe: "/bin/sh"}
+	dir, err := os.MkdirTemp("", "mossdev-native-proc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(dir, 0o711)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New("t", dir), &stack.Runtime{Stack: "t", Dir: dir, Backend: "native", Exe: sh}
 }
 
 func service(name, path string, args ...string) stack.Service {
@@ -34,12 +48,12 @@ func TestUnsupportedOSSaysSoEverywhere(t *testing.T) {
 	useHost(t, unsupported{goos: "plan9"})
 	b, env := testRuntime(t)
 	ctx := context.Background()
-	_, startErr := b.Start(ctx, service("s3", "/bin/sh", "-c", "exit 0"), env)
+	_, startErr := b.Start(ctx, service("s3", env.Exe, "-c", "exit 0"), env)
 	_, obsErr := b.Observe(ctx)
 	for what, err := range map[string]error{
 		"start":   startErr,
 		"observe": obsErr,
-		"stop":    b.Stop(ctx, service("s3", "/bin/sh")),
+		"stop":    b.Stop(ctx, service("s3", env.Exe)),
 		"remove":  b.Remove(ctx, false),
 	} {
 		if !errors.Is(err, stack.ErrBadInput) || !strings.Contains(err.Error(), "not supported on plan9") {
@@ -73,7 +87,7 @@ func TestServersRefusedWhereOnlyFakesRun(t *testing.T) {
 	}
 	// mossdev's own binary (env.Exe) still runs: the docker backend's S3 and
 	// CDN are such processes.
-	exited, err := b.Start(ctx, service("s3", "/bin/sh", "-c", "exec sleep 60"), env)
+	exited, err := b.Start(ctx, service("s3", env.Exe, "-c", "exec sleep 60"), env)
 	if err != nil {
 		t.Fatalf("own binary refused: %v", err)
 	}
