@@ -7,6 +7,51 @@
 # policy-rc.d forbids those starts for the duration of the install.
 set -euo pipefail
 
+# Not Debian: say what to install instead of failing inside apt. The native
+# backend runs Debian's packages at Debian's paths; elsewhere the docker
+# backend runs the same platform.
+not_debian() {
+  echo "install-native: $1" >&2
+  if [ -n "${2:-}" ]; then
+    echo "  The servers with this system's package manager (names vary by release; Valkey stands in" >&2
+    echo "  for Redis on newer Fedora and Arch; the native backend is tested with Debian's packages):" >&2
+    echo "    $2" >&2
+    echo "  and, when mossdev runs as root, a system user: useradd --system --no-create-home mossdev" >&2
+    echo "  Or skip the native servers and use the docker backend: mossdev up --backend docker" >&2
+  fi
+  exit 1
+}
+if [ "$(uname -s)" = Darwin ]; then
+  echo "install-native: the native backend runs Debian's server packages and is not supported on macOS." >&2
+  echo "  Use the docker backend: start Docker Desktop, OrbStack or Colima (brew install colima docker && colima start)," >&2
+  echo "  then: mossdev up   (auto picks docker when an engine answers; or say --backend docker)" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
+  ID="" ID_LIKE=""
+  # shellcheck disable=SC1091
+  [ -r /etc/os-release ] && . /etc/os-release
+  case " ${ID:-} ${ID_LIKE:-} " in
+    *" fedora "*|*" rhel "*|*" centos "*)
+      not_debian "${ID:-this system} is not Debian." \
+        "sudo dnf install -y postgresql-server postgresql-contrib pgbouncer mariadb-server redis rabbitmq-server haproxy" ;;
+    *" arch "*)
+      not_debian "${ID:-this system} is not Debian." \
+        "sudo pacman -S --needed postgresql pgbouncer mariadb valkey rabbitmq haproxy" ;;
+    *" alpine "*)
+      not_debian "${ID:-this system} is not Debian." \
+        "sudo apk add postgresql postgresql-contrib pgbouncer mariadb redis rabbitmq-server haproxy" ;;
+    *" suse "*|*" opensuse "*)
+      not_debian "${ID:-this system} is not Debian." \
+        "sudo zypper install postgresql-server postgresql-contrib pgbouncer mariadb redis rabbitmq-server haproxy" ;;
+    *)
+      echo "install-native: no apt-get here, and ${ID:-this system} is not a distribution this script knows." >&2
+      echo "  Install PostgreSQL, PgBouncer, MariaDB, Redis, RabbitMQ and HAProxy with its package manager," >&2
+      echo "  or use the docker backend: mossdev up --backend docker" >&2
+      exit 1 ;;
+  esac
+fi
+
 pkgs=(postgresql postgresql-contrib pgbouncer mariadb-server mariadb-client redis-server
       rabbitmq-server haproxy procps iproute2 tmux)
 

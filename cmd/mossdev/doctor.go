@@ -1,17 +1,19 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/user"
-	"strings"
-	"syscall"
+	"runtime"
 	"time"
 
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
-	"github.com/mossdev/mossdev/stack/native"
+	"github.com/mossdev/mossdev/stack/docker"
+	"github.com/shirou/gopsutil/v4/disk"
+	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/spf13/cobra"
 )
 
@@ -23,60 +25,47 @@ type check struct {
 	Fix  string `json:"fix,omitempty"`
 }
 
-// binaries the native backend runs, with the Debian package providing each.
-var binaries = []struct{ bin, pkg string }{
-	{"initdb", "postgresql"}, {"postgres", "postgresql"}, {"pgbouncer", "pgbouncer"},
-	{"mariadbd", "mariadb-server"}, {"mariadb-install-db", "mariadb-server"},
-	{"redis-server", "redis-server"}, {"/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server"},
-	{"/usr/lib/rabbitmq/bin/rabbitmqctl", "rabbitmq-server"}, {"haproxy", "haproxy"},
+// osFacts is what doctor checks differently per OS (doctor_linux.go,
+// doctor_darwin.go, doctor_other.go); tests pass their own.
+type osFacts struct {
+	name string // for people: "Linux", "macOS"
+	// native checks the native backend's needs here. Where it does not run,
+	// it returns one passing check saying so: nothing is missing then.
+	native func() []check
+	// dockerOnly: the docker backend is the only one that runs here, so an
+	// engine that does not answer is a failure, not a note.
+	dockerOnly bool
 }
 
-func doctorChecks(home string) []check {
-	var out []check
-	var missing []string
-	for _, b := range binaries {
-		p, err := native.Look(b.bin)
-		c := check{Name: "binary " + b.bin, OK: err == nil, Info: p}
-		if err != nil {
-			c.Info = "not found"
-			c.Fix = "apt-get install " + b.pkg
-			missing = append(missing, b.pkg)
-		}
-		out = append(out, c)
+// notNative is the native check of an OS where that backend does not run:
+// a note, not a failure, since `mossdev up` picks docker there.
+func notNative(osName string) func() []check {
+	return func() []check {
+		return []check{{Name: "native backend", OK: true,
+			Info: "not supported on " + osName + " (it runs Debian's server packages): mossdev up uses the docker backend"}}
 	}
-	if len(missing) > 0 {
-		out = append(out, check{Name: "native servers", OK: false, Info: "missing packages: " + strings.Join(uniq(missing), " "),
-			Fix: "sudo scripts/install-native.sh   (or: sudo apt-get install -y " + strings.Join(uniq(missing), " ") + ")"})
-	}
-	if os.Geteuid() == 0 {
-		_, err := user.Lookup(native.RunUser)
-		c := check{Name: "server user", OK: err == nil, Info: "servers run as " + native.RunUser + " when mossdev runs as root"}
-		if err != nil {
-			c.Fix = "scripts/install-native.sh (or: useradd --system --no-create-home " + native.RunUser + ")"
-		}
-		out = append(out, c)
-	}
+}
+
+// engineFix is what to do when no docker engine answers.
+const engineFix = "start Docker: Docker Desktop, `colima start` or OrbStack on a Mac, the docker service on Linux (or set DOCKER_HOST)"
+
+func doctorChecks(ctx context.Context, home string, o osFacts) []check {
+	out := append([]check{{Name: "platform", OK: true, Info: o.name + " " + runtime.GOARCH}}, o.native()...)
 	if home == "" {
 		home = stack.DefaultRoot()
 	}
 	dc := check{Name: "stack dir", OK: true, Info: home}
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		dc.OK, dc.Info, dc.Fix = false, err.Error(), "set MOSSDEV_HOME to a writable directory"
-	} else {
-		var st syscall.Statfs_t
-		if syscall.Statfs(home, &st) == nil {
-			free := st.Bavail * uint64(st.Bsize)
-			dc.Info = fmt.Sprintf("%s (%.1f GiB free)", home, float64(free)/(1<<30))
-			if free < 2<<30 {
-				dc.OK, dc.Fix = false, "free disk space: a seeded stack needs about 2 GiB"
-			}
+	} else if u, err := disk.UsageWithContext(ctx, home); err == nil {
+		dc.Info = fmt.Sprintf("%s (%.1f GiB free)", home, float64(u.Free)/(1<<30))
+		if u.Free < 2<<30 {
+			dc.OK, dc.Fix = false, "free disk space: a seeded stack needs about 2 GiB"
 		}
 	}
 	out = append(out, dc)
-	var si syscall.Sysinfo_t
-	if syscall.Sysinfo(&si) == nil {
-		mem := uint64(si.Totalram) * uint64(si.Unit)
-		c := check{Name: "memory", OK: mem >= 4<<30, Info: fmt.Sprintf("%.1f GiB", float64(mem)/(1<<30))}
+	if vm, err := mem.VirtualMemoryWithContext(ctx); err == nil {
+		c := check{Name: "memory", OK: vm.Total >= 4<<30, Info: fmt.Sprintf("%.1f GiB", float64(vm.Total)/(1<<30))}
 		if !c.OK {
 			c.Fix = "a full stack wants about 3 GiB: try --rabbitmq-nodes 1 --redis-shards 1"
 		}
@@ -90,13 +79,31 @@ func doctorChecks(home string) []check {
 		l.Close()
 	}
 	out = append(out, lc)
-	dk := check{Name: "docker engine", OK: true, Info: "not needed by the native backend"}
-	if c, err := net.DialTimeout("unix", "/var/run/docker.sock", time.Second); err == nil {
-		c.Close()
-		dk.Info = "answers on /var/run/docker.sock"
+	return append(out, engineCheck(ctx, o))
+}
+
+// engineCheck says which docker engine mossdev would use (the one
+// testcontainers resolves: DOCKER_HOST, the docker context, the default
+// socket).
+func engineCheck(ctx context.Context, o osFacts) check {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	host, version, err := docker.Endpoint(ctx)
+	if err == nil {
+		return check{Name: "docker engine", OK: true, Info: fmt.Sprintf("version %s answers at %s", version, host)}
 	}
-	out = append(out, dk)
-	return out
+	why := err.Error()
+	var se *stack.Error
+	if errors.As(err, &se) {
+		why = se.Detail
+	}
+	c := check{Name: "docker engine", OK: !o.dockerOnly, Info: "none answers: " + why}
+	if o.dockerOnly {
+		c.Fix = engineFix
+	} else {
+		c.Info += " (only the docker backend needs one)"
+	}
+	return c
 }
 
 func uniq(xs []string) []string {
@@ -119,7 +126,7 @@ func newDoctor(g *globals) *cobra.Command {
 		Long:  "Checks what the stack needs and prints the exact command that fixes what is missing. Exit 5 if something is missing.",
 		Args:  noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			checks := doctorChecks(g.home)
+			checks := doctorChecks(c.Context(), g.home, thisOS)
 			bad := 0
 			for _, ch := range checks {
 				if !ch.OK {

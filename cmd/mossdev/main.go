@@ -154,6 +154,7 @@ Typical use:
 ` + exitHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 	}
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return g.check(c) }
 	root.SetOut(stdout)

@@ -35,7 +35,7 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 	configure()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cli, err := client.New(client.FromEnv)
+	cli, err := newClient(ctx)
 	if err == nil {
 		defer cli.Close()
 		var v client.ServerVersionResult
@@ -44,8 +44,7 @@ func Check(ctx context.Context, refs []string, timeout time.Duration) (engine st
 		}
 	}
 	if err != nil {
-		return "", &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: stack.FirstLine(err.Error()),
-			Fix: "start Docker (or set DOCKER_HOST), or use --backend native"}
+		return "", unreachable(err)
 	}
 	var mu sync.Mutex
 	var missing []string

@@ -154,7 +154,7 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 // shellCheck returns whether an image can run a shell healthcheck: not an
 // offline stand-in that is the mossdev binary FROM scratch.
 func shellCheck(ctx context.Context) func(image string) bool {
-	cli, err := client.New(client.FromEnv)
+	cli, err := newClient(ctx)
 	if err != nil {
 		return func(string) bool { return true }
 	}
@@ -216,7 +216,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // they have a healthcheck. docker-compose v1 has no --wait; polling this
 // stands in for it.
 func ComposeReady(ctx context.Context, project string) (total, ready int, err error) {
-	cli, err := client.New(client.FromEnv)
+	cli, err := newClient(ctx)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -25,15 +25,20 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 
 	"github.com/mossdev/mossdev/stack"
@@ -95,10 +100,18 @@ var configureOnce sync.Once
 
 // configure sets testcontainers-go up before its first use (it reads its
 // configuration once per process): no reaper, since the stack must outlive
-// the command and mossdev cleans up by its own labels; the engine's host is
-// 127.0.0.1, because /.dockerenv on CI machines makes testcontainers
-// believe it runs in a container and dial the default gateway; and no
-// chatter on stderr, which belongs to mossdev's own progress output.
+// the command and mossdev cleans up by its own labels; and no chatter on
+// stderr, which belongs to mossdev's own progress output.
+//
+// The host where published ports are reached is 127.0.0.1, since every
+// port is published on 127.0.0.1 only. Left alone, testcontainers would
+// dial the default gateway on CI machines, where /.dockerenv makes it
+// believe it runs in a container, and "localhost" elsewhere, which macOS
+// may resolve to ::1 first. 127.0.0.1 is right for every engine on this
+// machine: Linux's, and Docker Desktop, Colima and OrbStack on a Mac, which
+// forward a port published on the VM's 127.0.0.1 to the Mac's. An engine on
+// another machine cannot work with loopback-only ports; newClient refuses
+// it. A TESTCONTAINERS_HOST_OVERRIDE set by the user wins.
 //
 // The MySQL driver's logger is silenced for the same reason: Docker's port
 // proxy accepts connections before MariaDB listens and then closes them, and
@@ -115,13 +128,108 @@ func configure() {
 	})
 }
 
-// client returns the Docker client, created on first use from the
-// environment (DOCKER_HOST and friends), as testcontainers-go does.
+// client returns the Docker client, created on first use (see newClient).
 func (b *Backend) client() (*client.Client, error) {
 	b.cliOnce.Do(func() {
-		b.cli, b.cliErr = client.New(client.FromEnv)
+		b.cli, b.cliErr = newClient(context.Background())
 	})
 	return b.cli, b.cliErr
+}
+
+// engineHost caches the engine endpoint testcontainers resolves: resolving
+// pings the engine, and clients are made per call in places.
+var engineHost struct {
+	sync.Mutex
+	host string
+}
+
+// newClient returns a client of the engine testcontainers-go starts the
+// containers on, so the containers mossdev then lists, stops and removes by
+// label are on the same engine. testcontainers resolves DOCKER_HOST, then
+// the docker CLI's current context (where Colima and OrbStack put their
+// sockets, under the home directory), then the default socket; the Docker
+// client alone reads DOCKER_HOST only and would miss a Colima engine.
+// Environment TLS settings (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) still
+// apply.
+func newClient(ctx context.Context) (*client.Client, error) {
+	configure()
+	host, err := resolveHost(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := local(host); err != nil {
+		return nil, err
+	}
+	return client.New(client.FromEnv, client.WithHost(host))
+}
+
+func resolveHost(ctx context.Context) (string, error) {
+	// DOCKER_HOST comes first for testcontainers too (after a tc.host in
+	// ~/.testcontainers.properties, which mossdev does not expect); read
+	// it each time rather than cache it, as the docker CLI does.
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		return h, nil
+	}
+	engineHost.Lock()
+	defer engineHost.Unlock()
+	if engineHost.host == "" {
+		tc, err := testcontainers.NewDockerClientWithOpts(ctx)
+		if err != nil {
+			return "", fmt.Errorf("find docker engine: %w", err)
+		}
+		engineHost.host = tc.DaemonHost()
+		_ = tc.Close()
+	}
+	return engineHost.host, nil
+}
+
+// Endpoint is the engine mossdev uses (unix:///var/run/docker.sock, a
+// Colima or OrbStack socket, ...) and its version, or why none answers.
+func Endpoint(ctx context.Context) (host, version string, err error) {
+	cli, err := newClient(ctx)
+	if err != nil {
+		return "", "", unreachable(err)
+	}
+	defer cli.Close()
+	v, err := cli.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return cli.DaemonHost(), "", unreachable(err)
+	}
+	return cli.DaemonHost(), v.Version, nil
+}
+
+// local refuses an engine on another machine: mossdev publishes every port
+// on this machine's 127.0.0.1 (see configure). A unix socket or named pipe
+// is local, whatever VM runs the engine behind it (Docker Desktop, Colima,
+// OrbStack); so is TCP to a loopback address.
+func local(host string) error {
+	u, err := url.Parse(host)
+	if err == nil {
+		switch u.Scheme {
+		case "unix", "npipe":
+			return nil
+		case "tcp", "http", "https":
+			h := u.Hostname()
+			if ip := net.ParseIP(h); h == "localhost" || (ip != nil && ip.IsLoopback()) {
+				return nil
+			}
+		}
+	}
+	return &stack.Error{Op: "reach docker engine", Err: stack.ErrBadInput,
+		Detail: fmt.Sprintf("the engine at %s is not on this machine, and mossdev publishes every port on 127.0.0.1 only", host),
+		Fix:    "use a local engine: unset DOCKER_HOST or pick a local `docker context use` (Docker Desktop, Colima, OrbStack)"}
+}
+
+// unreachable is the user-facing error when no engine answers; errors
+// that are already user-facing pass through.
+func unreachable(err error) error {
+	var se *stack.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	detail, _, _ := strings.Cut(err.Error(), "\n") // the first line says what failed
+	return &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: detail,
+		Fix: "start Docker (on a Mac: Docker Desktop, `colima start` or OrbStack; or set DOCKER_HOST), or on Linux use --backend native"}
 }
 
 // engine returns the client after checking the engine answers, with a
@@ -134,8 +242,7 @@ func (b *Backend) engine(ctx context.Context) (*client.Client, error) {
 		_, err = cli.Ping(pctx, client.PingOptions{})
 	}
 	if err != nil {
-		return nil, &stack.Error{Op: "reach docker engine", Err: stack.ErrBinaryMissing, Detail: err.Error(),
-			Fix: "start Docker (or set DOCKER_HOST), or use --backend native"}
+		return nil, unreachable(err)
 	}
 	return cli, nil
 }

@@ -6,9 +6,15 @@
 // Every process is started in its own process group (so a stop reaches the
 // workers a server forks) and carries the stack's label in its environment
 // (MOSSDEV_STACK_DIR, MOSSDEV_SERVICE). Observation reads pid files written
-// at start; Remove scans /proc for the label, so `down` finds everything,
-// including daemons a server spawned outside its group (Erlang's epmd) and
-// processes left by an `up` that was killed before it wrote a pid file.
+// at start; Remove scans the process table for the label, so `down` finds
+// everything, including daemons a server spawned outside its group
+// (Erlang's epmd) and processes left by an `up` that was killed before it
+// wrote a pid file.
+//
+// Reading the process table is per OS (proc_linux.go, proc_darwin.go). On
+// macOS only mossdev's own fakes run natively (the docker backend's S3 and
+// CDN on the host); Debian's servers are refused with a pointer at the
+// docker backend. Elsewhere every operation says "not supported".
 package native
 
 import (
@@ -106,6 +112,9 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 	spec, err := svc.Native(env)
 	if err != nil {
 		return nil, err
+	}
+	if err := hostRuns(spec, env); err != nil {
+		return nil, withService(err, svc.Name)
 	}
 	// Every server runs as the unprivileged server user when mossdev runs
 	// as root, mossdev's own fakes (S3, CDN, the stand-ins) included: they
@@ -362,6 +371,9 @@ func Look(name string) (string, error) {
 // Stop signals the service's process group, waits up to stack.Grace, then kills
 // the group and any labelled stragglers.
 func (b *Backend) Stop(ctx context.Context, svc stack.Service) error {
+	if err := sys.supervise(); err != nil {
+		return err
+	}
 	sig := syscall.SIGTERM
 	switch svc.StopSignal {
 	case "INT":
@@ -446,35 +458,6 @@ func (b *Backend) terminate(find func() []int, sig syscall.Signal) {
 	}
 }
 
-func comm(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
-
-func anyAlive(pids []int) bool {
-	for _, p := range pids {
-		if alive(p) {
-			return true
-		}
-	}
-	return false
-}
-
-// alive is true for a process that exists and is not a zombie (a zombie has
-// released its ports and files; only its parent's wait is missing).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return false
-	}
-	return s[i+2] != 'Z'
-}
-
 // labelled lists live processes carrying this stack's label (and, when
 // label is not empty, that KEY=VALUE label too) that mossdev could have
 // started: owned by the caller or by the server user. Anyone can put the
@@ -485,35 +468,42 @@ func (b *Backend) labelled(label string) []int {
 	if cr, err := runCred(); err == nil && cr.set {
 		owners[cr.uid] = true
 	}
-	ents, _ := os.ReadDir("/proc")
+	ps, _ := sys.list(true)
 	want := LabelDir + "=" + b.dir
 	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
+	for _, p := range ps {
+		if p.pid == os.Getpid() || p.zombie || !owners[p.uid] || !hasLabel(p.env, want) {
 			continue
 		}
-		if fi, err := os.Stat("/proc/" + e.Name()); err != nil || !owners[fi.Sys().(*syscall.Stat_t).Uid] {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || len(env) == 0 {
-			continue
-		}
-		found, svcOK := false, label == ""
-		for _, kv := range strings.Split(string(env), "\x00") {
-			if kv == want {
-				found = true
-			}
-			if label != "" && kv == label {
-				svcOK = true
-			}
-		}
-		if found && svcOK && alive(pid) {
-			out = append(out, pid)
+		if label == "" || hasLabel(p.env, label) {
+			out = append(out, p.pid)
 		}
 	}
 	return out
+}
+
+// hostRuns says whether this OS runs the spec's program natively: mossdev's
+// own binary wherever processes can be supervised, another server only
+// where the OS allows servers (not on macOS).
+func hostRuns(spec stack.NativeSpec, env *stack.Runtime) error {
+	if err := sys.supervise(); err != nil {
+		return err
+	}
+	if spec.Run.Path != env.Exe {
+		return sys.servers()
+	}
+	return nil
+}
+
+// withService names the service a user-facing error is about.
+func withService(err error, name string) error {
+	var se *stack.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	c := *se
+	c.Op, c.Service = "start "+name, name
+	return &c
 }
 
 // Observe reads the pid files and checks each process is alive and is the
@@ -521,6 +511,9 @@ func (b *Backend) labelled(label string) []int {
 // pid can be reused (after a reboot, say). The environment label cannot be
 // used here: Redis rewrites its process title over its environment.
 func (b *Backend) Observe(ctx context.Context) (map[string]stack.Observed, error) {
+	if err := sys.supervise(); err != nil {
+		return nil, err
+	}
 	out := map[string]stack.Observed{}
 	kids := childrenMap()
 	for name, pid := range b.pidFiles() {
@@ -554,55 +547,6 @@ func (b *Backend) pidFiles() map[string]int {
 			pid = 0
 		}
 		out[name] = pid
-	}
-	return out
-}
-
-// startTime is field 22 of /proc/PID/stat: clock ticks since boot.
-func startTime(pid int) uint64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return 0
-	}
-	v, _ := strconv.ParseUint(f[19], 10, 64)
-	return v
-}
-
-// childrenMap maps each pid to its children, read once per observation:
-// gopsutil's Children() re-reads every /proc/*/stat per call, which made one
-// Status cost half a second of CPU with a full stack.
-func childrenMap() map[int32][]int32 {
-	ents, _ := os.ReadDir("/proc")
-	out := map[int32][]int32{}
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		out[int32(ppid)] = append(out[int32(ppid)], int32(pid))
 	}
 	return out
 }
@@ -683,6 +627,9 @@ func (r *follower) Close() error { return r.f.Close() }
 // Remove stops every labelled process of the stack (whatever started it)
 // and deletes runtime files; without keepData the caller deletes the rest.
 func (b *Backend) Remove(ctx context.Context, keepData bool) error {
+	if err := sys.supervise(); err != nil {
+		return err
+	}
 	b.terminate(func() []int {
 		procs := b.labelled("")
 		for _, pid := range b.pidFiles() {

@@ -44,7 +44,7 @@ func Service(backend string) stack.Service {
 				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Password: e.Secrets.ElasticPassword})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
-		Docker:   docker,
+		Docker:   withHostJVM(docker),
 		Probe:    func(e *stack.Runtime) probe.Probe { return probe.Elasticsearch(URL(e)) },
 		URL:      URL,
 		Counters: counters,

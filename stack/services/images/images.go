@@ -14,6 +14,15 @@ import (
 // Pinned maps a service kind to the image it runs by default: official
 // images at a fixed major (minor for Elasticsearch and PgBouncer, which
 // have no moving major tag worth trusting).
+//
+// Every one is a multi-platform image with a native linux/arm64 variant
+// beside linux/amd64 (the Docker official images list arm64v8; edoburu's
+// PgBouncer has published arm64 since 1.19.1-p1; Elastic publishes both),
+// so on Apple Silicon and Linux arm64 nothing runs emulated. Two hardware
+// notes: mongo:7 needs AVX on amd64 and ARMv8.2-A on arm64 (Apple Silicon
+// and Graviton 2 have it, a Raspberry Pi 4 does not), and Elasticsearch on
+// an Apple M4 needs SVE turned off in its JVM (package elasticsearch does
+// it on darwin/arm64 hosts).
 var Pinned = map[string]string{
 	"postgres": "postgres:16",
 	// PgBouncer has no official image. edoburu/pgbouncer is the maintained,

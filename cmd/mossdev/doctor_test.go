@@ -1,0 +1,57 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func find(checks []check, name string) (check, bool) {
+	for _, c := range checks {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return check{}, false
+}
+
+// Where the native backend does not run (macOS, or an OS mossdev does not
+// know), doctor says so without failing, and the docker engine becomes the
+// one requirement, with the fix naming the Mac's engines.
+func TestDoctorWhereOnlyDockerRuns(t *testing.T) {
+	plan9 := osFacts{name: "plan9", native: notNative("plan9"), dockerOnly: true}
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "dead.sock"))
+	checks := doctorChecks(t.Context(), t.TempDir(), plan9)
+	nb, ok := find(checks, "native backend")
+	if !ok || !nb.OK || !strings.Contains(nb.Info, "not supported on plan9") || !strings.Contains(nb.Info, "docker") {
+		t.Errorf("native backend check = %+v", nb)
+	}
+	if _, ok := find(checks, "binary initdb"); ok {
+		t.Error("binaries checked where the native backend does not run")
+	}
+	de, _ := find(checks, "docker engine")
+	if de.OK || !strings.Contains(de.Fix, "colima start") || !strings.Contains(de.Info, "none answers") {
+		t.Errorf("docker engine check without an engine = %+v; want a failure whose fix names the Mac's engines", de)
+	}
+	// Where native runs too, the missing engine is a note, not a failure.
+	linuxLike := plan9
+	linuxLike.dockerOnly = false
+	if de, _ := find(doctorChecks(t.Context(), t.TempDir(), linuxLike), "docker engine"); !de.OK || de.Fix != "" {
+		t.Errorf("docker engine check where native runs = %+v; want a passing note", de)
+	}
+}
+
+func TestDoctorReadsDiskAndMemory(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "stacks")
+	checks := doctorChecks(t.Context(), home, osFacts{native: notNative("test")})
+	if dc, _ := find(checks, "stack dir"); !strings.Contains(dc.Info, "GiB free") {
+		t.Errorf("stack dir check = %+v; want free space", dc)
+	}
+	if m, ok := find(checks, "memory"); !ok || !strings.HasSuffix(m.Info, "GiB") {
+		t.Errorf("memory check = %+v", m)
+	}
+	if _, err := os.Stat(home); err != nil {
+		t.Errorf("stack dir not created: %v", err)
+	}
+}
