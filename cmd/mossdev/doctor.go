@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
@@ -79,7 +80,16 @@ func doctorChecks(ctx context.Context, home string, o osFacts) []check {
 		l.Close()
 	}
 	out = append(out, lc)
-	return append(out, engineCheck(ctx, o))
+	ec := engineCheck(ctx, o)
+	out = append(out, ec)
+	if ec.OK && !strings.HasPrefix(ec.Info, "none answers") {
+		ectx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if e, err := docker.EngineInfo(ectx); err == nil {
+			out = append(out, dockerChecks(ectx, o, e)...)
+		}
+	}
+	return out
 }
 
 // engineCheck says which docker engine mossdev would use (the one

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mossdev/mossdev/stack/docker"
 )
 
 func find(checks []check, name string) (check, bool) {
@@ -53,5 +55,40 @@ func TestDoctorReadsDiskAndMemory(t *testing.T) {
 	}
 	if _, err := os.Stat(home); err != nil {
 		t.Errorf("stack dir not created: %v", err)
+	}
+}
+
+// With an engine answering, doctor checks the docker path itself: the
+// engine's memory and disk, the images (none can be pulled here), the CPU.
+// Where only docker runs, images that cannot be had are a failure naming
+// `mossdev pull`; where native runs too they are a note.
+func TestDoctorPreflightsTheDockerPath(t *testing.T) {
+	if _, _, err := docker.Endpoint(t.Context()); err != nil {
+		t.Fatalf("this test needs the machine's docker engine: %v", err)
+	}
+	for _, o := range []osFacts{
+		{name: "plan9", native: notNative("plan9"), dockerOnly: true},
+		{name: "Linux", native: func() []check { return nil }},
+	} {
+		checks := doctorChecks(t.Context(), t.TempDir(), o)
+		for _, name := range []string{"docker memory", "docker disk", "docker images", "cpu"} {
+			if _, ok := find(checks, name); !ok {
+				t.Fatalf("%s: no %q check in %+v", o.name, name, checks)
+			}
+		}
+		mem, _ := find(checks, "docker memory")
+		if !mem.OK || !strings.Contains(mem.Info, "GiB for containers") {
+			t.Errorf("%s: docker memory = %+v", o.name, mem)
+		}
+		img, _ := find(checks, "docker images")
+		if strings.Contains(img.Info, "present or known") {
+			continue // a registry answered after all: nothing more to see
+		}
+		if o.dockerOnly && (img.OK || !strings.Contains(img.Fix, "mossdev pull")) {
+			t.Errorf("docker only: missing images must fail with `mossdev pull` as the fix: %+v", img)
+		}
+		if !o.dockerOnly && (!img.OK || !strings.Contains(img.Info, "only the docker backend needs it")) {
+			t.Errorf("native too: missing images must be a note: %+v", img)
+		}
 	}
 }

@@ -268,3 +268,28 @@ func (b *Backend) filter(service string) client.Filters {
 func (b *Backend) network() string               { return b.id }
 func (b *Backend) containerName(s string) string { return b.id + "-" + s }
 func (b *Backend) volumeName(s string) string    { return b.id + "-" + s }
+
+// Engine is what doctor's preflight needs to know about the engine.
+type Engine struct {
+	Host     string
+	Version  string
+	MemTotal int64  // bytes the engine's containers can use (Docker Desktop: its VM's)
+	RootDir  string // where images and volumes live, on the engine's machine
+	OS       string // the engine's OS ("Docker Desktop", "Ubuntu 24.04", ...)
+}
+
+// EngineInfo asks the engine mossdev would use for its resources.
+func EngineInfo(ctx context.Context) (Engine, error) {
+	cli, err := newClient(ctx)
+	if err != nil {
+		return Engine{}, unreachable(err)
+	}
+	defer cli.Close()
+	res, err := cli.Info(ctx, client.InfoOptions{})
+	if err != nil {
+		return Engine{Host: cli.DaemonHost()}, unreachable(err)
+	}
+	i := res.Info
+	return Engine{Host: cli.DaemonHost(), Version: i.ServerVersion, MemTotal: i.MemTotal,
+		RootDir: i.DockerRootDir, OS: i.OperatingSystem}, nil
+}
