@@ -95,6 +95,42 @@ var upSettings = []upSetting{
 	{"seed.enabled", "no-seed", "MOSSDEV_NO_SEED", func(f *project.File) string { return strconv.FormatBool(!f.Seed.Enabled) }},
 }
 
+// applySettings sets the named keys' flags of c that the user did not give
+// from MOSSDEV_* or the project file, as resolve does for up: `mossdev
+// seed` takes the dataset the team pinned.
+func (g *globals) applySettings(c *cobra.Command, keys ...string) error {
+	for _, s := range upSettings {
+		if slices.Contains(keys, s.key) && c.Flags().Lookup(s.flag) != nil {
+			if _, err := g.settle(c, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// settle gives s's flag its value by precedence (flag > MOSSDEV_* > the
+// project file > default) and says where it came from.
+func (g *globals) settle(c *cobra.Command, s upSetting) (from string, err error) {
+	fl := c.Flags()
+	switch {
+	case fl.Changed(s.flag):
+		return "flag --" + s.flag, nil
+	case os.Getenv(s.env) != "":
+		if err := fl.Set(s.flag, os.Getenv(s.env)); err != nil {
+			return "", &stack.Error{Op: "read " + s.env, Err: stack.ErrBadInput, Detail: fmt.Sprintf("%s=%q: %v", s.env, os.Getenv(s.env), err),
+				Fix: fmt.Sprintf("give %s a value --%s accepts, or unset it", s.env, s.flag)}
+		}
+		return "env " + s.env, nil
+	case g.proj.file != nil && g.proj.file.Set[s.key] > 0:
+		if err := fl.Set(s.flag, s.file(g.proj.file)); err != nil {
+			return "", fmt.Errorf("apply %s: %w", fileLine(g.proj.file, s.key), err)
+		}
+		return fileLine(g.proj.file, s.key), nil
+	}
+	return "default", nil
+}
+
 // portsEnv holds fixed ports like --port does, comma-separated.
 const portsEnv = "MOSSDEV_PORTS"
 
@@ -105,21 +141,9 @@ func (g *globals) resolve(c *cobra.Command, o *upOptions) ([]setting, error) {
 	fl := c.Flags()
 	var out []setting
 	for _, s := range upSettings {
-		from := "default"
-		switch {
-		case fl.Changed(s.flag):
-			from = "flag --" + s.flag
-		case os.Getenv(s.env) != "":
-			if err := fl.Set(s.flag, os.Getenv(s.env)); err != nil {
-				return nil, &stack.Error{Op: "read " + s.env, Err: stack.ErrBadInput, Detail: fmt.Sprintf("%s=%q: %v", s.env, os.Getenv(s.env), err),
-					Fix: fmt.Sprintf("give %s a value --%s accepts, or unset it", s.env, s.flag)}
-			}
-			from = "env " + s.env
-		case g.proj.file != nil && g.proj.file.Set[s.key] > 0:
-			if err := fl.Set(s.flag, s.file(g.proj.file)); err != nil {
-				return nil, fmt.Errorf("apply %s: %w", fileLine(g.proj.file, s.key), err)
-			}
-			from = fileLine(g.proj.file, s.key)
+		from, err := g.settle(c, s)
+		if err != nil {
+			return nil, err
 		}
 		v := fl.Lookup(s.flag).Value.String()
 		switch s.key {

@@ -77,6 +77,9 @@ After loading, PostgreSQL's database is copied to a template for 'mossdev reset'
   mossdev seed --force              # reload even if already seeded`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := g.applySettings(c, "seed.number", "seed.scale"); err != nil {
+				return err
+			}
 			p, err := o.params()
 			if err != nil {
 				return err
