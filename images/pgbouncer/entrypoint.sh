@@ -7,6 +7,12 @@
 #   (session), MAX_CLIENT_CONN (100), DEFAULT_POOL_SIZE (20), ADMIN_USERS,
 #   STATS_USERS, IGNORE_STARTUP_PARAMETERS (extra_float_digits), SERVER_RESET_QUERY.
 # Arguments starting with "-" are passed to pgbouncer before the ini path.
+#
+# Signals as PgBouncer >= 1.23 (edoburu's current images) takes them, not as
+# Debian's 1.18 does, so a stop that relies on the old SIGTERM is caught
+# here: SIGTERM waits until every client has disconnected, then shuts down;
+# SIGINT is the safe shutdown (after the running transactions); SIGQUIT is
+# immediate.
 set -e
 
 PG_CONFIG_DIR=/etc/pgbouncer
@@ -51,4 +57,36 @@ if [ ! -e "$INI" ]; then
   echo "entrypoint: wrote $INI from the environment"
 fi
 
-exec "$@"
+case "$1" in
+  */pgbouncer | pgbouncer) ;;
+  *) exec "$@" ;;
+esac
+
+port=$(sed -n 's/^[[:space:]]*listen_port[[:space:]]*=[[:space:]]*//p' "$INI" | tail -n 1)
+port=${port:-5432}
+# clients: TCP connections to the listen port that are established, or
+# still in SYN_RECV under PgBouncer's TCP_DEFER_ACCEPT until the client's
+# first packet (read from /proc: the image has no ss or netstat).
+clients() {
+  hex=$(printf '%04X' "$port")
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+    awk -v p=":$hex" '$2 ~ p"$" && ($4 == "01" || $4 == "03") { n++ } END { print n + 0 }'
+}
+"$@" &
+child=$!
+on_term() {
+  echo "entrypoint: SIGTERM: waiting for every client to disconnect (PgBouncer >= 1.23)" >&2
+  while [ "$(clients)" -gt 0 ]; do sleep 0.2; done
+  kill -INT "$child" 2>/dev/null || true
+}
+trap on_term TERM
+trap 'kill -INT "$child" 2>/dev/null || true' INT
+trap 'kill -TERM "$child" 2>/dev/null || true' QUIT
+# wait returns when a trapped signal arrives: wait again until the child is
+# gone, and leave with its status.
+status=0
+while kill -0 "$child" 2>/dev/null; do
+  status=0
+  wait "$child" || status=$?
+done
+exit "$status"
