@@ -15,7 +15,7 @@
 // backend), validate.go (bad input refused before anything is written),
 // plan.go (MakePlan, CheckGraph), up.go and executor.go (Up, waits reported
 // as events), pull.go (Puller: images present before the start deadline),
-// lock.go (mossdev.lock pins them), status.go (Status, marks), control.go (Stop, Start, Logs,
+// imagelock.go (mossdev.lock pins them), status.go (Status, marks), control.go (Stop, Start, Logs,
 // Down), vars.go (env vars and the env file), state.go, ports.go, errors.go,
 // events.go, tail.go, mask.go.
 package stack

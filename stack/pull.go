@@ -43,7 +43,7 @@ type Puller interface {
 	// machine that never had it gets the pinned bytes, not whatever the
 	// tag names today. Checking what is present against the lock is the
 	// caller's (Lock.Check).
-	Pull(ctx context.Context, svcs []Service, pinned *Lock, sink Sink) ([]Image, error)
+	Pull(ctx context.Context, svcs []Service, pinned *ImageLock, sink Sink) ([]Image, error)
 }
 
 // Pull fetches the images of the selected services (all when only is
@@ -71,7 +71,7 @@ func (s *Stack) pull(ctx context.Context, sel []Service) error {
 	if !ok {
 		return nil
 	}
-	var lock *Lock
+	var lock *ImageLock
 	if s.cfg.Lock != "" {
 		var err error
 		if lock, err = ReadLock(s.cfg.Lock); err != nil {

@@ -28,7 +28,7 @@ const pullEvery = 250 * time.Millisecond
 // an image already here is left alone, the others are pulled at once, side
 // by side, each reporting its bytes. The pulls share ctx only: the start
 // deadline is not theirs.
-func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, pinned *stack.Lock, sink stack.Sink) ([]stack.Image, error) {
+func (b *Backend) Pull(ctx context.Context, svcs []stack.Service, pinned *stack.ImageLock, sink stack.Sink) ([]stack.Image, error) {
 	refs := imageUsers(svcs)
 	if len(refs) == 0 {
 		return nil, nil

@@ -20,10 +20,10 @@ const LockFile = "mossdev.lock"
 // here.
 var ErrDrift = fmt.Errorf("image differs from the lock: %w", ErrImageMissing)
 
-// Lock pins each image a stack runs by content, so every machine that
+// ImageLock pins each image a stack runs by content, so every machine that
 // honours it runs the same bytes. It only concerns backends that run
 // images (see Puller); native ignores it.
-type Lock struct {
+type ImageLock struct {
 	// Version lets a later mossdev read an older lock.
 	// No timestamp: pulling the same images again leaves a committed
 	// lock unchanged.
@@ -35,14 +35,14 @@ type Lock struct {
 const lockVersion = 1
 
 // NewLock is the lock of these images.
-func NewLock(imgs []Image) *Lock {
-	l := &Lock{Version: lockVersion, Images: append([]Image(nil), imgs...)}
+func NewLock(imgs []Image) *ImageLock {
+	l := &ImageLock{Version: lockVersion, Images: append([]Image(nil), imgs...)}
 	sort.Slice(l.Images, func(i, j int) bool { return l.Images[i].Ref < l.Images[j].Ref })
 	return l
 }
 
 // ReadLock reads a lock file; a missing file is no lock (nil, nil).
-func ReadLock(path string) (*Lock, error) {
+func ReadLock(path string) (*ImageLock, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -51,7 +51,7 @@ func ReadLock(path string) (*Lock, error) {
 		return nil, &Error{Op: "read " + path, Err: ErrBadInput, Detail: err.Error(),
 			Fix: "make it readable, or delete it (`mossdev pull` writes a new one)"}
 	}
-	var l Lock
+	var l ImageLock
 	if err := json.Unmarshal(b, &l); err != nil || l.Version < 1 || l.Version > lockVersion {
 		detail := fmt.Sprintf("version %d, this mossdev reads 1 to %d", l.Version, lockVersion)
 		if err != nil {
@@ -65,7 +65,7 @@ func ReadLock(path string) (*Lock, error) {
 
 // Write writes the lock to path atomically, so a reader never sees half a
 // file.
-func (l *Lock) Write(path string) error {
+func (l *ImageLock) Write(path string) error {
 	b, err := json.MarshalIndent(l, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode lock: %w", err)
@@ -94,7 +94,7 @@ func (l *Lock) Write(path string) error {
 // Pinned returns the registry digest (repo@sha256:…) the lock pins ref
 // to, or "" when it pins none: no lock, an image it does not name, or a
 // local one, which no registry has.
-func (l *Lock) Pinned(ref string) string {
+func (l *ImageLock) Pinned(ref string) string {
 	if l == nil {
 		return ""
 	}
@@ -137,7 +137,7 @@ func short(s string) string {
 // a local one the pinned image ID. An image the lock does not name drifts
 // too: the lock says what runs, and a MOSSDEV_IMAGE_<KIND> override that
 // names another image is not it.
-func (l *Lock) Check(imgs []Image) []Drift {
+func (l *ImageLock) Check(imgs []Image) []Drift {
 	pinned := map[string]Image{}
 	for _, p := range l.Images {
 		pinned[p.Ref] = p

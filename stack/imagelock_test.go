@@ -78,7 +78,7 @@ func TestLockPinsARegistryDigestOnly(t *testing.T) {
 			t.Errorf("Pinned(%s) = %q, want %q", ref, got, want)
 		}
 	}
-	if got := (*Lock)(nil).Pinned("redis:7"); got != "" {
+	if got := (*ImageLock)(nil).Pinned("redis:7"); got != "" {
 		t.Errorf("no lock pins %q", got)
 	}
 }
