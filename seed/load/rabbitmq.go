@@ -59,8 +59,11 @@ func (s *rabbitStore) marker(ctx context.Context) (Marker, error) {
 		return Marker{}, err
 	}
 	defer ch.Close()
-	if _, err := ch.QueueDeclarePassive(RabbitMarkerQueue, true, false, false, false, nil); err != nil {
-		return Marker{}, nil // closed the channel: no marker queue, never seeded
+	// Declared as setMarker declares it (idempotent; empty when never
+	// seeded) rather than passively: a passive declare of a missing queue
+	// makes the broker log a channel error on every seed of a fresh stack.
+	if _, err := ch.QueueDeclare(RabbitMarkerQueue, true, false, false, false, nil); err != nil {
+		return Marker{}, fmt.Errorf("declare marker queue: %w", err)
 	}
 	msg, ok, err := ch.Get(RabbitMarkerQueue, false)
 	if err != nil {

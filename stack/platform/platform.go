@@ -28,10 +28,7 @@ var Backends = []string{"auto", "native", "docker"}
 // backend, so `mossdev env` on a docker stack makes no call to the engine.
 func Open(cfg stack.Config) (*stack.Stack, error) {
 	if cfg.Backend == "auto" {
-		cfg.Backend = ""
-		if Existing(cfg.Name, cfg.Root) == "" {
-			cfg.Backend, _ = Choose(context.Background(), cfg.Options)
-		}
+		cfg.Backend, _ = Pick(context.Background(), cfg)
 	}
 	cfg.Services = services.Platform
 	cfg.NewBackend = newBackend
@@ -104,11 +101,16 @@ func Pick(ctx context.Context, cfg stack.Config) (backend, why string) {
 	if cfg.Backend != "auto" {
 		return cfg.Backend, ""
 	}
-	if b := Existing(cfg.Name, cfg.Root); b != "" {
-		return b, ""
+	dir, err := stackDir(cfg.Name, cfg.Root)
+	if err != nil {
+		return "", "" // Open reports the bad name
 	}
-	if damaged(cfg.Name, cfg.Root) {
-		return "", "" // Open reports it; choosing a backend would be noise
+	st, err := stack.LoadState(dir)
+	switch {
+	case err == nil:
+		return st.Backend, ""
+	case !errors.Is(err, stack.ErrNoStack):
+		return "", "" // a damaged state: Open reports it; choosing would be noise
 	}
 	return Choose(ctx, cfg.Options)
 }
@@ -123,16 +125,6 @@ func newBackend(name, stackName, dir string) (stack.Backend, error) {
 		return nil, &stack.Error{Op: "choose backend", Err: stack.ErrBadInput, Detail: fmt.Sprintf("%q", name),
 			Fix: "use --backend auto, native or docker"}
 	}
-}
-
-// damaged reports whether the named stack has a state file that cannot be read.
-func damaged(name, root string) bool {
-	dir, err := stackDir(name, root)
-	if err != nil {
-		return false
-	}
-	_, err = stack.LoadState(dir)
-	return errors.Is(err, stack.ErrDamaged)
 }
 
 // Purge removes a stack whose state cannot be read (ErrDamaged), so `down`
