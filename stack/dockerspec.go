@@ -36,8 +36,22 @@ type DockerSpec struct {
 	// cannot run mossdev's setup hooks: what setup does, as files the images
 	// act on at boot (PostgreSQL's role and databases as an init script,
 	// RabbitMQ's clustering as peer discovery config). Keys are container
-	// paths.
+	// paths. An entry at a path of Files replaces that file in the export,
+	// and an empty one leaves it out: an export's files lie on the host,
+	// readable by the containers' own users, so none may hold a secret
+	// (Files copied into a container by the backend never touch the host).
 	ComposeFiles map[string]string
+	// ComposeEnv is environment added in an exported compose project: the
+	// secrets its files leave out, for the servers, init scripts or
+	// ComposeEntrypoint to read at start. The compose file (0600) is the
+	// one place of an export that holds secrets.
+	ComposeEnv map[string]string
+	// ComposeEntrypoint, when set, replaces the image's entrypoint in an
+	// exported compose project, with Cmd as its arguments: a shell wrapper
+	// that writes a secret from ComposeEnv where a server needs it, then
+	// execs the image's own entrypoint. Never a secret in it: argv is
+	// readable by every user of the host through /proc.
+	ComposeEntrypoint []string
 	// Host runs the service as a host process through the native backend
 	// instead of a container: mossdev's own fakes (S3, CDN), so nothing has
 	// to be built or pulled for them.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +20,12 @@ import (
 // to the project directory.
 type Compose struct {
 	Files map[string][]byte
+	// Private are the files that hold a secret, which Write makes 0600:
+	// the compose file, and any other that still holds one (none should:
+	// a config file the servers read as their own users must leave its
+	// secrets to the compose file's environment, see stack.DockerSpec's
+	// ComposeEnv; a 0600 one owned by the caller would lock them out).
+	Private map[string]bool
 	// Skipped are the services that are not containers (mossdev's fakes on
 	// the host) and so are not in the file.
 	Skipped []string
@@ -42,7 +49,8 @@ const HealthInterval = time.Second
 func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *stack.Runtime) (*Compose, error) {
 	e := *env
 	e.Backend = "docker"
-	c := &Compose{Files: map[string][]byte{}}
+	c := &Compose{Files: map[string][]byte{}, Private: map[string]bool{ComposeFile: true}}
+	secrets := secretValues(e.Secrets)
 	shell := shellCheck(ctx)
 	healthy := map[string]bool{}
 	var b strings.Builder
@@ -52,6 +60,8 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 # Differences, because compose cannot run commands in containers: RabbitMQ nodes
 # cluster by classic_config peer discovery instead of rabbitmqctl join_cluster, and
 # PostgreSQL's app role and databases come from an init script on an empty volume.
+# Every credential is in this file (keep it 0600): the files under files/ hold none,
+# the servers read them from the environment below.
 `, name)
 	if len(svcs) > 0 {
 		b.WriteString("services:\n")
@@ -73,22 +83,38 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 		for p, content := range spec.Files {
 			files[p] = content
 		}
+		// The export's own version of a file replaces the backend's: one
+		// without the secrets, which come from ComposeEnv instead.
 		for p, content := range spec.ComposeFiles {
+			if content == "" {
+				delete(files, p)
+				continue
+			}
 			files[p] = content
+		}
+		envs := map[string]string{}
+		for k, v := range spec.Env {
+			envs[k] = v
+		}
+		for k, v := range spec.ComposeEnv {
+			envs[k] = v
 		}
 		fmt.Fprintf(&b, "  %s:\n", s.Name)
 		fmt.Fprintf(&b, "    image: %s\n", q(spec.Image))
 		fmt.Fprintf(&b, "    hostname: %s\n", q(s.Name))
+		if len(spec.ComposeEntrypoint) > 0 {
+			fmt.Fprintf(&b, "    entrypoint: %s\n", qs(dollars(spec.ComposeEntrypoint)))
+		}
 		if len(spec.Cmd) > 0 {
-			fmt.Fprintf(&b, "    command: %s\n", qs(spec.Cmd))
+			fmt.Fprintf(&b, "    command: %s\n", qs(dollars(spec.Cmd)))
 		}
 		if spec.User != "" {
 			fmt.Fprintf(&b, "    user: %s\n", q(spec.User))
 		}
-		if len(spec.Env) > 0 {
+		if len(envs) > 0 {
 			b.WriteString("    environment:\n")
-			for _, k := range sortedKeys(spec.Env) {
-				fmt.Fprintf(&b, "      %s: %s\n", q(k), q(dollar(spec.Env[k])))
+			for _, k := range sortedKeys(envs) {
+				fmt.Fprintf(&b, "      %s: %s\n", q(k), q(dollar(envs[k])))
 			}
 		}
 		if len(spec.Ports) > 0 {
@@ -105,6 +131,9 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 		for _, p := range sortedKeys(files) {
 			local := path.Join("files", s.Name, strings.TrimPrefix(p, "/"))
 			c.Files[local] = []byte(files[p])
+			if holdsSecret(files[p], secrets) {
+				c.Private[local] = true
+			}
 			// Read-write: some entrypoints chown their config directory.
 			mounts = append(mounts, "./"+local+":"+p)
 		}
@@ -149,6 +178,37 @@ func ExportCompose(ctx context.Context, name string, svcs []stack.Service, env *
 	}
 	c.Files[ComposeFile] = []byte(b.String())
 	return c, nil
+}
+
+// minSecret is the shortest secret value looked for in the files: every
+// generated one is longer (16 characters and up), and a short value (a
+// test's "pg") would match ordinary words of a config.
+const minSecret = 8
+
+// secretValues are the stack's credentials, as they would appear in a file:
+// every field of Secrets but the app user's name, which is no secret (and
+// appears in every config).
+func secretValues(s stack.Secrets) []string {
+	var out []string
+	v := reflect.ValueOf(s)
+	for i := range v.NumField() {
+		if v.Type().Field(i).Name == "AppUser" {
+			continue
+		}
+		if f := v.Field(i); f.Kind() == reflect.String && len(f.String()) >= minSecret {
+			out = append(out, f.String())
+		}
+	}
+	return out
+}
+
+func holdsSecret(content string, secrets []string) bool {
+	for _, s := range secrets {
+		if strings.Contains(content, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // shellCheck returns whether an image can run a shell healthcheck: not an

@@ -22,11 +22,17 @@ import (
 //     leave dir by a symbolic link, to a new temporary name opened with
 //     O_EXCL and renamed into place, so a link planted at a file's name is
 //     replaced, never followed;
-//   - the compose file, which holds every credential, is 0600. The config
+//   - the compose file, which holds every credential, is 0600, and so is
+//     any other file of c.Private (one that holds a secret). The config
 //     files it bind-mounts are 0644 because the servers in the containers
 //     read them as their own users (postgres, haproxy, redis), which a 0600
-//     file owned by the caller would lock out; the 0700 directory is what
-//     keeps them from other users on the host.
+//     file owned by the caller would lock out. So they hold no secret:
+//     ExportCompose has each server read its secrets from the compose
+//     file's environment (psql's \getenv in PostgreSQL's init script,
+//     HAProxy's "${VAR}", a wrapper entrypoint writing PgBouncer's userlist
+//     and Redis's requirepass inside the container), and marks private
+//     any file that still holds one. The 0700 directory keeps the rest
+//     (topology, ports, user names) from other users on the host.
 func (c *Compose) Write(dir string, force bool) error {
 	if err := ownDir(dir, force); err != nil {
 		return err
@@ -43,7 +49,7 @@ func (c *Compose) Write(dir string, force bool) error {
 	sort.Strings(names)
 	for _, n := range names {
 		mode := fs.FileMode(0o644)
-		if n == ComposeFile {
+		if n == ComposeFile || c.Private[n] {
 			mode = 0o600
 		}
 		if d := path.Dir(n); d != "." {

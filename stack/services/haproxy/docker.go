@@ -14,6 +14,10 @@ const (
 	StatsContainerPort = 8404
 )
 
+// StatsPasswordEnv carries the stats password to an exported compose
+// project's HAProxy.
+const StatsPasswordEnv = "MOSSDEV_STATS_PASSWORD"
+
 // DockerConfigPath is where the official image reads its configuration.
 const DockerConfigPath = "/usr/local/etc/haproxy/haproxy.cfg"
 
@@ -28,15 +32,24 @@ func docker(e *stack.Runtime, nodes int) (stack.DockerSpec, error) {
 		// Server options may follow the address on a server line.
 		bs = append(bs, Backend{n, fmt.Sprintf("%s:%d resolvers docker init-addr libc,none", n, rabbitmq.ContainerPort)})
 	}
-	cfg := Config(e, fmt.Sprintf(":%d", ContainerPort), fmt.Sprintf(":%d", StatsContainerPort), bs) + `
+	const resolvers = `
 resolvers docker
     nameserver dns 127.0.0.11:53
     hold valid 1s
 `
+	bind, stats := fmt.Sprintf(":%d", ContainerPort), fmt.Sprintf(":%d", StatsContainerPort)
+	cfg := Config(e, bind, stats, bs) + resolvers
+	// An exported compose project's file lies on the host, readable by the
+	// container's haproxy user: it names the stats password by the
+	// environment variable that carries it (HAProxy expands "${VAR}" in
+	// its configuration), and the compose file (0600) sets that.
+	exported := config(e, bind, stats, bs, `"`+e.Secrets.AppUser+`:${`+StatsPasswordEnv+`}"`) + resolvers
 	return stack.DockerSpec{
-		Image: images.Ref(Name),
-		Files: map[string]string{DockerConfigPath: cfg},
-		Ports: map[string]int{"main": ContainerPort, "stats": StatsContainerPort},
+		Image:        images.Ref(Name),
+		Files:        map[string]string{DockerConfigPath: cfg},
+		ComposeFiles: map[string]string{DockerConfigPath: exported},
+		ComposeEnv:   map[string]string{StatsPasswordEnv: e.Secrets.StatsPassword},
+		Ports:        map[string]int{"main": ContainerPort, "stats": StatsContainerPort},
 		// The image has bash but neither curl nor nc.
 		Health: []string{"CMD-SHELL", fmt.Sprintf("bash -c '</dev/tcp/127.0.0.1/%d'", ContainerPort)},
 	}, nil

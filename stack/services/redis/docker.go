@@ -23,9 +23,28 @@ func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 		Cmd:      []string{containerConfig},
 		Ports:    map[string]int{"main": ContainerPort},
 		DataPath: "/data",
-		// The password reaches redis-cli through its environment, read from
-		// the config file, so no process's argv carries it.
-		Health: []string{"CMD-SHELL", "REDISCLI_AUTH=\"$(sed -n 's/^requirepass //p' " + containerConfig +
-			")\" redis-cli ping | grep -q PONG"},
+		// An exported compose project's redis.conf lies on the host,
+		// readable by the container's redis user: it goes without the
+		// password, which the compose file (0600) puts in REDISCLI_AUTH,
+		// redis-cli's own variable (so the healthcheck needs nothing more).
+		// Redis has no variables in its config, but it reads more of it from
+		// stdin when its last argument is "-": the wrapper feeds it the
+		// requirepass line from the environment through a here-document
+		// (argv never carries it) and execs the image's entrypoint, which
+		// treats a first argument ending in .conf the same in redis:7 and
+		// the CI stand-in, and keeps the "-" last.
+		ComposeFiles: map[string]string{containerConfig: Config("", "", ContainerPort, "/data")},
+		ComposeEnv:   map[string]string{"REDISCLI_AUTH": e.Secrets.RedisPassword},
+		ComposeEntrypoint: []string{"/bin/sh", "-c", `set -e
+if [ -z "${REDISCLI_AUTH:-}" ]; then
+  echo "redis: REDISCLI_AUTH is not set: it carries the password (the compose file sets it)" >&2
+  exit 1
+fi
+exec docker-entrypoint.sh "$@" - <<EOF
+requirepass $REDISCLI_AUTH
+EOF`, "redis-requirepass"},
+		// Run by an exported compose project only, where REDISCLI_AUTH is
+		// in the container's environment.
+		Health: []string{"CMD-SHELL", "redis-cli ping | grep -q PONG"},
 	}, nil
 }

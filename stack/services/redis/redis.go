@@ -66,7 +66,9 @@ func Config(password, bind string, port int, dir string) string {
 		fmt.Fprintf(&b, "bind %s\n", bind)
 	}
 	fmt.Fprintf(&b, "port %d\ndir %s\n", port, dir)
-	fmt.Fprintf(&b, "requirepass %s\n", password)
+	if password != "" { // empty: the exported compose project's, which gets it at start
+		fmt.Fprintf(&b, "requirepass %s\n", password)
+	}
 	b.WriteString("appendonly yes\nappendfsync everysec\nsave \"\"\ndaemonize no\n")
 	return b.String()
 }
