@@ -40,7 +40,9 @@ is created by an init script.
 
 DIR holds credentials: it is created mode 0700. An existing DIR must be your own, a real directory
 (not a link) and empty; --force overwrites your own earlier export. Files are written without
-following links; the compose file is 0600.`,
+following links. The compose file (0600) alone holds the credentials: the mounted files (0644, read
+by the servers' own users in the containers) hold none, each server reads its own from the compose
+file's environment at start.`,
 		Example: `  mossdev export compose --out ./compose
   docker compose -p mossi -f ./compose/docker-compose.yml up -d --wait`,
 		Args: noArgs,
