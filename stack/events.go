@@ -40,6 +40,10 @@ const (
 const (
 	StepSeed  = "seed"
 	StepReset = "reset"
+	// StepSave and StepRestore mark a store's events while a checkpoint
+	// is saved or restored.
+	StepSave    = "save"
+	StepRestore = "restore"
 	// StepPull marks an image's events in the pull phase, so a display
 	// draws them as bars like a store's.
 	StepPull = "pull"

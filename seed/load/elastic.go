@@ -90,7 +90,7 @@ func newES(ctx context.Context, t Targets) (*esStore, error) {
 		return nil, err
 	}
 	res, err := es.Info(es.Info.WithContext(ctx))
-	if err := esErr(res, err); err != nil {
+	if err := ESErr(res, err); err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	return &esStore{es: es, workers: 2}, nil
@@ -99,9 +99,9 @@ func newES(ctx context.Context, t Targets) (*esStore, error) {
 func (s *esStore) name() string { return Elasticsearch }
 func (s *esStore) close()       {}
 
-// esErr turns a failed request or an error response into an error and
+// ESErr turns a failed request or an error response into an error and
 // drains the body.
-func esErr(res *esapi.Response, err error) error {
+func ESErr(res *esapi.Response, err error) error {
 	if err != nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (s *esStore) marker(ctx context.Context) (Marker, error) {
 func (s *esStore) setMarker(ctx context.Context, m Marker) error {
 	body := `{"_meta": {"mossdev_seed": ` + string(m.json()) + `}}`
 	res, err := s.es.Indices.PutMapping([]string{CardsIndex}, strings.NewReader(body), s.es.Indices.PutMapping.WithContext(ctx))
-	if err := esErr(res, err); err != nil {
+	if err := ESErr(res, err); err != nil {
 		return fmt.Errorf("write marker: %w", err)
 	}
 	return nil
@@ -160,7 +160,7 @@ func (s *esStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter
 		`"dynamic": "strict", "_meta": {"mossdev_seed": `+string(newMarker(ds, false, 0).json())+`},`, 1)
 	body := `{"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": ` + mapping + `}`
 	res, err := s.es.Indices.Create(CardsIndex, s.es.Indices.Create.WithBody(strings.NewReader(body)), s.es.Indices.Create.WithContext(ctx))
-	if err := esErr(res, err); err != nil {
+	if err := ESErr(res, err); err != nil {
 		return fmt.Errorf("create index: %w", err)
 	}
 	var marshalErr error
@@ -184,7 +184,7 @@ func (s *esStore) load(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter
 		return err
 	}
 	res, err = s.es.Indices.Refresh(s.es.Indices.Refresh.WithIndex(CardsIndex), s.es.Indices.Refresh.WithContext(ctx))
-	if err := esErr(res, err); err != nil {
+	if err := ESErr(res, err); err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
 	return s.setMarker(ctx, newMarker(ds, true, n))
@@ -244,7 +244,7 @@ func deleteIndex(ctx context.Context, es *elasticsearch.Client, index string) er
 		res.Body.Close()
 		return nil
 	}
-	if err := esErr(res, err); err != nil {
+	if err := ESErr(res, err); err != nil {
 		return fmt.Errorf("delete index %s: %w", index, err)
 	}
 	return nil

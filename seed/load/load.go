@@ -94,13 +94,21 @@ const seedLock = 0x6d6f7373646577
 // drops) until the returned function is called. Two seeds at once would
 // interleave their markers and writes.
 func lock(ctx context.Context, t Targets) (func(), error) {
+	// A lock whose session just ended may not be released yet (the backend
+	// exits after the client hangs up): retry briefly before calling it busy.
+	return Lock(ctx, t, 3*time.Second)
+}
+
+// Lock takes the stack-wide seed lock, waiting up to wait for another
+// seed, reset or checkpoint operation to finish (ErrBusy after that).
+// Checkpoints wait longer than a seed does: two restores at once are
+// serialised, not refused.
+func Lock(ctx context.Context, t Targets, wait time.Duration) (func(), error) {
 	conn, err := pgx.Connect(ctx, t.PostgresSuper)
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	// A lock whose session just ended may not be released yet (the backend
-	// exits after the client hangs up): retry briefly before calling it busy.
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		var ok bool
 		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", seedLock).Scan(&ok); err != nil {

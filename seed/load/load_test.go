@@ -223,7 +223,7 @@ func TestTargetsComeFromTheStack(t *testing.T) {
 	if len(tg.Redis) != 3 || !strings.Contains(tg.Redis[2], ":7/") {
 		t.Errorf("redis shards %v: must be in shard order", tg.Redis)
 	}
-	if tg.appDB() != "mossi" {
-		t.Errorf("app database %q", tg.appDB())
+	if tg.AppDB() != "mossi" {
+		t.Errorf("app database %q", tg.AppDB())
 	}
 }

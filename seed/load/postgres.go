@@ -287,8 +287,8 @@ func templateMarker(ctx context.Context, super *pgx.Conn) (Marker, bool, error) 
 	return m, true, err
 }
 
-// appDB is the database name in the PgBouncer URL.
-func (t Targets) appDB() string {
+// AppDB is the database name in the PgBouncer URL.
+func (t Targets) AppDB() string {
 	u, err := url.Parse(t.Postgres)
 	if err != nil {
 		return "mossi"
@@ -296,32 +296,73 @@ func (t Targets) appDB() string {
 	return strings.TrimPrefix(u.Path, "/")
 }
 
-// exclusive runs fn while nothing else is connected to the app database:
-// PgBouncer's pool for it is paused (clients queue instead of failing,
-// and PAUSE waits for running transactions to end and closes its server
-// connections), and direct sessions are terminated. CREATE DATABASE ...
-// TEMPLATE and DROP DATABASE both need that.
-func (t Targets) exclusive(ctx context.Context, super *pgx.Conn, fn func() error) error {
-	db := t.appDB()
+// Exclusive runs fn while nothing else is connected to the app database:
+// PgBouncer's pool for it is paused and direct sessions are terminated.
+// CREATE DATABASE ... TEMPLATE and DROP DATABASE both need that.
+func (t Targets) Exclusive(ctx context.Context, super *pgx.Conn, fn func() error) error {
+	resume, err := t.PausePool(ctx)
+	if err != nil {
+		return err
+	}
+	defer resume()
+	return Alone(ctx, super, t.AppDB(), fn)
+}
+
+// PausePool pauses PgBouncer's pool for the app database until resume is
+// called: clients queue instead of failing, and PAUSE waits for running
+// transactions to end and closes the server connections. A client that
+// holds a transaction open longer than 5 s is cut rather than waited for.
+// If this process dies, PgBouncer keeps the pause (it outlives the console
+// session): ResumePool undoes it, and every checkpoint command calls it
+// first.
+func (t Targets) PausePool(ctx context.Context) (resume func(), err error) {
+	db := t.AppDB()
+	admin, err := connectAdmin(ctx, t.PgBouncerAdmin)
+	if err != nil {
+		return nil, fmt.Errorf("connect to pgbouncer console: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = admin.Exec(pctx, "PAUSE "+db)
+	cancel()
+	if err != nil && strings.Contains(err.Error(), "already") {
+		err = nil // paused by a killed earlier run: ours now
+	}
+	if err != nil {
+		// A client holds a transaction open: cut it rather than wait.
+		admin.Close(context.WithoutCancel(ctx))
+		if admin, err = connectAdmin(ctx, t.PgBouncerAdmin); err != nil {
+			return nil, fmt.Errorf("reconnect to pgbouncer console: %w", err)
+		}
+		if _, err := admin.Exec(ctx, "KILL "+db); err != nil && !strings.Contains(err.Error(), "already") {
+			admin.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("pgbouncer KILL %s: %w", db, err)
+		}
+	}
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		_, _ = admin.Exec(ctx, "RESUME "+db) // best effort; reported by the next query
+		admin.Close(ctx)
+	}, nil
+}
+
+// ResumePool resumes PgBouncer's pool for the app database if a killed
+// process left it paused or killed; a running pool is left alone.
+func (t Targets) ResumePool(ctx context.Context) error {
 	admin, err := connectAdmin(ctx, t.PgBouncerAdmin)
 	if err != nil {
 		return fmt.Errorf("connect to pgbouncer console: %w", err)
 	}
 	defer admin.Close(context.WithoutCancel(ctx))
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err = admin.Exec(pctx, "PAUSE "+db)
-	cancel()
-	if err != nil {
-		// A client holds a transaction open: cut it rather than wait.
-		admin.Close(context.WithoutCancel(ctx))
-		if admin, err = connectAdmin(ctx, t.PgBouncerAdmin); err != nil {
-			return fmt.Errorf("reconnect to pgbouncer console: %w", err)
-		}
-		if _, err := admin.Exec(ctx, "KILL "+db); err != nil && !strings.Contains(err.Error(), "already") {
-			return fmt.Errorf("pgbouncer KILL %s: %w", db, err)
-		}
+	if _, err := admin.Exec(ctx, "RESUME "+t.AppDB()); err != nil && !strings.Contains(err.Error(), "not paused") {
+		return fmt.Errorf("pgbouncer RESUME: %w", err)
 	}
-	defer admin.Exec(context.WithoutCancel(ctx), "RESUME "+db) //nolint:errcheck // best effort; reported by the next query
+	return nil
+}
+
+// Alone runs fn after terminating every other session on database db,
+// again while a session slips in between ("being accessed by other
+// users", 55006).
+func Alone(ctx context.Context, super *pgx.Conn, db string, fn func() error) error {
 	var last error
 	for range 20 {
 		if _, err := super.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -331,7 +372,6 @@ func (t Targets) exclusive(ctx context.Context, super *pgx.Conn, fn func() error
 		if last = fn(); last == nil {
 			return nil
 		}
-		// "being accessed by other users": a session arrived in between.
 		var pe *pgconn.PgError
 		if !errors.As(last, &pe) || pe.Code != "55006" {
 			return last
@@ -364,9 +404,9 @@ func (t Targets) snapshot(ctx context.Context, m Marker) error {
 	if _, err := super.Exec(ctx, "DROP DATABASE IF EXISTS "+tpl+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop old template: %w", err)
 	}
-	err = t.exclusive(ctx, super, func() error {
+	err = t.Exclusive(ctx, super, func() error {
 		_, err := super.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s STRATEGY %s",
-			tpl, pgx.Identifier{t.appDB()}.Sanitize(), copyStrategy(ctx, super, t.appDB())))
+			tpl, pgx.Identifier{t.AppDB()}.Sanitize(), CopyStrategy(ctx, super, t.AppDB())))
 		return err
 	})
 	if err != nil {
@@ -378,13 +418,13 @@ func (t Targets) snapshot(ctx context.Context, m Marker) error {
 	return nil
 }
 
-// copyStrategy picks how CREATE DATABASE copies: WAL_LOG (block by block
+// CopyStrategy picks how CREATE DATABASE copies: WAL_LOG (block by block
 // through the WAL) for databases up to 256 MB, FILE_COPY (two checkpoints,
 // then a file copy) above. Measured here on the 26 MB default-scale
 // database: WAL_LOG 0.24-0.43 s, FILE_COPY 0.9-1.0 s, the checkpoints
 // being the cost; for large databases, writing everything to the WAL
 // costs more than they do.
-func copyStrategy(ctx context.Context, super *pgx.Conn, db string) string {
+func CopyStrategy(ctx context.Context, super *pgx.Conn, db string) string {
 	var size int64
 	if err := super.QueryRow(ctx, "SELECT pg_database_size($1)", db).Scan(&size); err == nil && size > 256<<20 {
 		return "FILE_COPY"
@@ -404,13 +444,13 @@ func (s *pgStore) reset(ctx context.Context, ds *seed.Dataset, _ Marker, m *mete
 	}
 	defer super.Close(context.WithoutCancel(ctx))
 	var owner string
-	db := s.t.appDB()
+	db := s.t.AppDB()
 	if err := super.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, db).Scan(&owner); err != nil {
 		return "", fmt.Errorf("read owner of %s: %w", db, err)
 	}
 	dbID := pgx.Identifier{db}.Sanitize()
-	strategy := copyStrategy(ctx, super, TemplateDB)
-	err = s.t.exclusive(ctx, super, func() error {
+	strategy := CopyStrategy(ctx, super, TemplateDB)
+	err = s.t.Exclusive(ctx, super, func() error {
 		if _, err := super.Exec(ctx, "DROP DATABASE IF EXISTS "+dbID); err != nil {
 			return err
 		}

@@ -206,7 +206,7 @@ func rawES(ctx context.Context, t Targets, ds *seed.Dataset, n int64) (time.Dura
 	res, err := s.es.Indices.Create(index, s.es.Indices.Create.WithBody(strings.NewReader(
 		`{"settings": {"number_of_shards": 1, "number_of_replicas": 0}, "mappings": `+CardsMapping+`}`)),
 		s.es.Indices.Create.WithContext(ctx))
-	if err := esErr(res, err); err != nil {
+	if err := ESErr(res, err); err != nil {
 		return 0, err
 	}
 	var sample [][]byte

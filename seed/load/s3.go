@@ -250,15 +250,20 @@ func (s *s3Store) deleteKeys(ctx context.Context, keys []string) error {
 
 // purgeCDN invalidates every cached object: images just changed under it.
 func (s *s3Store) purgeCDN(ctx context.Context) error {
-	if s.cdn == "" {
+	return PurgeCDN(ctx, Targets{CDN: s.cdn, CDNPurgeToken: s.purge})
+}
+
+// PurgeCDN empties the CDN's cache (a no-op for a stack without one).
+func PurgeCDN(ctx context.Context, t Targets) error {
+	if t.CDN == "" {
 		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cdn+"/_cdn/purge", strings.NewReader(`{"paths":["/*"]}`))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.CDN+"/_cdn/purge", strings.NewReader(`{"paths":["/*"]}`))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+s.purge)
+	req.Header.Set("Authorization", "Bearer "+t.CDNPurgeToken)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("purge cdn: %w", err)

@@ -152,10 +152,10 @@ func native(e *stack.Runtime, i int) (stack.NativeSpec, error) {
 	}, nil
 }
 
-// ctl runs rabbitmqctl against node i, where the
+// Ctl runs rabbitmqctl against node i, where the
 // node runs (a local process with the node's environment on native, docker
 // exec in the node's container): one code path for both backends.
-func ctl(ctx context.Context, e *stack.Runtime, i int, args ...string) (string, error) {
+func Ctl(ctx context.Context, e *stack.Runtime, i int, args ...string) (string, error) {
 	if e.Exec == nil {
 		return "", fmt.Errorf("rabbitmqctl %s: the %s backend cannot run commands where a node runs", strings.Join(args, " "), e.Backend)
 	}
@@ -186,12 +186,12 @@ func lastLine(s string) string {
 // join makes node i a member of node 1's cluster unless it already is (a
 // restarted node rejoins by itself from its data dir).
 func join(ctx context.Context, e *stack.Runtime, i int) error {
-	out, err := ctl(ctx, e, i, "cluster_status", "--formatter", "json")
+	out, err := Ctl(ctx, e, i, "cluster_status", "--formatter", "json")
 	if err == nil && strings.Contains(out, erlNode(e, 1)) {
 		return nil
 	}
 	for _, step := range [][]string{{"stop_app"}, {"join_cluster", erlNode(e, 1)}, {"start_app"}} {
-		if _, err := ctl(ctx, e, i, step...); err != nil {
+		if _, err := Ctl(ctx, e, i, step...); err != nil {
 			return fmt.Errorf("join %s to %s: %w", erlNode(e, i), erlNode(e, 1), err)
 		}
 	}
@@ -200,12 +200,12 @@ func join(ctx context.Context, e *stack.Runtime, i int) error {
 
 // Members lists the running nodes of the cluster as node 1 sees them.
 func Members(ctx context.Context, e *stack.Runtime) (string, error) {
-	return ctl(ctx, e, 1, "cluster_status", "--formatter", "json")
+	return Ctl(ctx, e, 1, "cluster_status", "--formatter", "json")
 }
 
 // QueueMembers lists the nodes holding replicas of a quorum queue.
 func QueueMembers(ctx context.Context, e *stack.Runtime, queue string) ([]string, error) {
-	out, err := ctl(ctx, e, 1, "list_queues", "name", "members", "--formatter", "json", "--quiet")
+	out, err := Ctl(ctx, e, 1, "list_queues", "name", "members", "--formatter", "json", "--quiet")
 	if err != nil {
 		return nil, err
 	}
