@@ -391,3 +391,63 @@ func TestPauseExpires(t *testing.T) {
 		t.Error("a pause of 2h was accepted; the limit is 1h")
 	}
 }
+
+// BenchmarkCheckpoint30k measures save and restore at the default seed
+// scale (30k card images of 5 KiB, ~150 MB): run with -benchtime=1x.
+// The figures are per operation; the machine may be shared.
+func BenchmarkCheckpoint30k(b *testing.B) {
+	dir := b.TempDir()
+	srv, err := New(Config{Dir: dir, Buckets: []string{bucket}, AccessKey: accessKey, SecretKey: secretKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	body := bytes.Repeat([]byte("m"), 5<<10)
+	for i := range 30000 {
+		if _, err := srv.st.backend.PutObject(bucket, fmt.Sprintf("cards/%06d.webp", i), nil, bytes.NewReader(body), int64(len(body)), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var save, changes, full time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := srv.Save("seed"); err != nil {
+			b.Fatal(err)
+		}
+		save += time.Since(t0)
+		for i := range 100 {
+			if _, err := srv.st.backend.PutObject(bucket, fmt.Sprintf("cards/%06d.webp", i*7), nil, bytes.NewReader([]byte("new")), 3, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t0 = time.Now()
+		if res, err := srv.Restore("seed"); err != nil || res.Full {
+			b.Fatal(res, err)
+		}
+		changes += time.Since(t0)
+		if err := srv.Delete("seed"); err != nil {
+			b.Fatal(err)
+		}
+		// No base any more: the same file under a fresh name is restored
+		// by a full copy.
+		if _, err := srv.Save("seed"); err != nil {
+			b.Fatal(err)
+		}
+		ck := filepath.Join(dir, CheckpointDir)
+		if err := copyFile(filepath.Join(ck, "seed.bolt"), filepath.Join(ck, "copy.bolt")); err != nil {
+			b.Fatal(err)
+		}
+		t0 = time.Now()
+		if res, err := srv.Restore("copy"); err != nil || !res.Full {
+			b.Fatal(res, err)
+		}
+		full += time.Since(t0)
+		_ = srv.Delete("copy")
+	}
+	n := float64(b.N)
+	b.ReportMetric(save.Seconds()*1000/n, "save-ms")
+	b.ReportMetric(changes.Seconds()*1000/n, "restore100changes-ms")
+	b.ReportMetric(full.Seconds()*1000/n, "restorefull-ms")
+	fi, _ := os.Stat(filepath.Join(dir, StoreFile))
+	b.ReportMetric(float64(fi.Size())/1e6, "store-MB")
+}
