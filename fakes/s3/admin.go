@@ -1,14 +1,14 @@
 package s3
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/mossdev/mossdev/fakes"
 )
 
 // The admin API, under AdminPrefix (a path no S3 bucket can have: bucket
@@ -25,14 +25,6 @@ import (
 
 // AdminPrefix is the path under which the admin API is served.
 const AdminPrefix = "/_mossdev/"
-
-const (
-	// DefaultPauseExpiry applies when a pause names no expiry.
-	DefaultPauseExpiry = time.Minute
-	// MaxPauseExpiry bounds a pause, so a killed orchestrator cannot leave
-	// the fake unwritable for long.
-	MaxPauseExpiry = time.Hour
-)
 
 // Admin error codes (S3 error documents).
 const (
@@ -90,23 +82,18 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 			methodNotAllowed(w, r)
 			return
 		}
-		d := DefaultPauseExpiry
-		if v := r.URL.Query().Get("expires"); v != "" {
-			var err error
-			d, err = time.ParseDuration(v)
-			if err != nil || d <= 0 || d > MaxPauseExpiry {
-				refuse(http.StatusBadRequest, "InvalidArgument",
-					"expires must be a duration between 1ns and 1h, e.g. expires=30s").write(w, r)
-				return
-			}
+		d, err := fakes.ParsePauseExpiry(r.URL.Query().Get("expires"))
+		if err != nil {
+			refuse(http.StatusBadRequest, "InvalidArgument", err.Error()).write(w, r)
+			return
 		}
-		writeJSON(w, map[string]time.Time{"until": s.pause.pause(d)})
+		writeJSON(w, map[string]time.Time{"until": s.pause.Pause(d)})
 	case p == "resume":
 		if r.Method != http.MethodPost {
 			methodNotAllowed(w, r)
 			return
 		}
-		s.pause.resume()
+		s.pause.Resume()
 		writeJSON(w, struct{}{})
 	default:
 		refuse(http.StatusNotFound, "NoSuchAdminResource",
@@ -133,73 +120,6 @@ func adminError(w http.ResponseWriter, r *http.Request, err error) {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// pauser holds writes back while paused. A pause expires on its own, so a
-// killed caller cannot leave writes blocked forever.
-type pauser struct {
-	mu    sync.Mutex
-	ch    chan struct{} // closed on resume; nil when not paused
-	timer *time.Timer
-	gen   uint64 // tells an old pause's expiry from the current one
-}
-
-// pause blocks writes until resume or d from now (a second pause extends
-// or shortens the first) and returns when it expires.
-func (p *pauser) pause(d time.Duration) time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ch == nil {
-		p.ch = make(chan struct{})
-	}
-	if p.timer != nil {
-		p.timer.Stop()
-	}
-	p.gen++
-	gen := p.gen
-	p.timer = time.AfterFunc(d, func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.gen == gen {
-			p.release()
-		}
-	})
-	return time.Now().Add(d)
-}
-
-func (p *pauser) resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.release()
-}
-
-func (p *pauser) release() {
-	if p.timer != nil {
-		p.timer.Stop()
-		p.timer = nil
-	}
-	if p.ch != nil {
-		close(p.ch)
-		p.ch = nil
-	}
-	p.gen++
-}
-
-// wait returns when writes are not paused, or ctx's error.
-func (p *pauser) wait(ctx context.Context) error {
-	for {
-		p.mu.Lock()
-		ch := p.ch
-		p.mu.Unlock()
-		if ch == nil {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 }
 
 // adminErrorDoc is an S3 error document as the Admin client reads it.

@@ -102,7 +102,7 @@ func (a Admin) Delete(ctx context.Context, name string) error {
 }
 
 // Pause holds S3 writes (PUT, POST, DELETE) until Resume or until expires
-// has passed (at most MaxPauseExpiry), and returns when it expires. Reads
+// has passed (at most fakes.MaxPauseExpiry), and returns when it expires. Reads
 // go on.
 func (a Admin) Pause(ctx context.Context, expires time.Duration) (time.Time, error) {
 	var out struct {

@@ -81,7 +81,7 @@ type Server struct {
 	writes sync.RWMutex
 	// ck serialises checkpoint operations.
 	ck    sync.Mutex
-	pause pauser
+	pause fakes.Pauser
 	// on: writes are marked for checkpoints (see track.go).
 	on atomic.Bool
 	st *store
@@ -193,7 +193,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	write := r.Method == http.MethodPut || r.Method == http.MethodPost || r.Method == http.MethodDelete
 	if write {
-		if err := s.pause.wait(r.Context()); err != nil {
+		if err := s.pause.Wait(r.Context()); err != nil {
 			return // the client went away while writes were paused
 		}
 	}
@@ -208,7 +208,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Close closes the bucket store. Requests served after Close fail.
 func (s *Server) Close() error {
-	s.pause.resume() // let paused writes fail fast instead of waiting
+	s.pause.Resume() // let paused writes fail fast instead of waiting
 	s.gate.Lock()
 	defer s.gate.Unlock()
 	syncErr := s.st.db.Sync()
