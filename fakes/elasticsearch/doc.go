@@ -21,4 +21,11 @@
 //
 // Indices persist under the data directory: one scorch index per ES index
 // plus a meta.json holding its mapping and settings.
+//
+// The snapshot API (/_snapshot: fs repositories under path.repo, create,
+// get, delete, restore) works as in Elasticsearch 8, so mossdev's
+// checkpoints use one client path on both; a snapshot hard-links the
+// immutable segment files, so taking and restoring one costs milliseconds
+// (see snapshot.go). POST /_mossdev/pause?expires=30s and /_mossdev/resume
+// hold writes back while a whole-stack checkpoint is taken.
 package elasticsearch

@@ -35,9 +35,9 @@ type fixture struct {
 	dir   string
 }
 
-func startServer(t *testing.T, dir string) *fixture {
+func startServer(t *testing.T, dir string, opts ...Option) *fixture {
 	t.Helper()
-	srv, err := New(dir)
+	srv, err := New(dir, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

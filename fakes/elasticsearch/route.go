@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/mossdev/mossdev/fakes"
 )
 
 // request is what handlers see: the parsed parameters and body.
@@ -73,6 +75,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(q, newError(http.StatusServiceUnavailable, "node_closed_exception", "%s", errClosed))
 		return
 	}
+	if isWrite(r) {
+		if err := s.pause.Wait(r.Context()); err != nil {
+			return // the client went away while writes were paused
+		}
+	}
 	status, v, err := s.route(q)
 	if err != nil {
 		writeError(q, err)
@@ -82,6 +89,57 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the handler wrote its own response
 	}
 	writeJSON(q, status, v)
+}
+
+// isWrite tells the requests a pause holds back: those that change
+// documents, mappings or indices. Searches sent as POST read; the snapshot
+// API and mossdev's admin API are how a checkpoint is taken while paused.
+func isWrite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPut, http.MethodPost, http.MethodDelete:
+	default:
+		return false
+	}
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch segs[0] {
+	case "_snapshot", "_mossdev":
+		return false
+	}
+	switch segs[len(segs)-1] {
+	case "_search", "_count", "_mget", "_msearch", "_refresh", "_flush", "_field_caps", "_validate":
+		return r.Method == http.MethodDelete
+	}
+	return true
+}
+
+// admin serves mossdev's own endpoints under /_mossdev/, authenticated like
+// every request: POST /_mossdev/pause?expires=30s holds writes back until
+// POST /_mossdev/resume or the expiry (fakes.DefaultPauseExpiry when
+// absent), as the S3 fake does at the same path.
+func (s *Server) admin(q *request, rest []string) (int, any, error) {
+	if len(rest) != 1 || (rest[0] != "pause" && rest[0] != "resume") {
+		return 0, nil, errUnsupported("endpoint [%s %s] (mossdev's admin API has POST /_mossdev/pause and /_mossdev/resume)", q.r.Method, q.r.URL.Path)
+	}
+	if q.r.Method != http.MethodPost {
+		return 0, nil, newError(http.StatusMethodNotAllowed, "method_not_allowed",
+			"Incorrect HTTP method for uri [%s] and method [%s]", q.r.URL.Path, q.r.Method)
+	}
+	if rest[0] == "resume" {
+		if err := q.allow(); err != nil {
+			return 0, nil, err
+		}
+		s.pause.Resume()
+		return http.StatusOK, map[string]any{"acknowledged": true}, nil
+	}
+	if err := q.allow("expires"); err != nil {
+		return 0, nil, err
+	}
+	d, err := fakes.ParsePauseExpiry(q.params.Get("expires"))
+	if err != nil {
+		return 0, nil, errIllegalArgument("%s", err)
+	}
+	until := s.pause.Pause(d)
+	return http.StatusOK, map[string]any{"acknowledged": true, "until": until}, nil
 }
 
 // checkMediaType accepts plain JSON and the compatible-with=8 vendor types
@@ -228,6 +286,10 @@ func (s *Server) route(q *request) (int, any, error) {
 				return notAllowed()
 			}
 			return s.getMapping(q, "")
+		case segs[0] == "_snapshot":
+			return s.routeSnapshot(q, segs[1:])
+		case segs[0] == "_mossdev":
+			return s.admin(q, segs[1:])
 		case segs[0] == "_mget" && len(segs) == 1:
 			if !is(get, post) {
 				return notAllowed()

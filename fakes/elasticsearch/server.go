@@ -42,6 +42,21 @@ type Config struct {
 	// the official image does (ELASTIC_PASSWORD, xpack.security.enabled),
 	// for the stand-in image; see Config.password.
 	ImageEnv bool `json:"imageEnv"`
+	// PathRepo is Elasticsearch's path.repo: the directories under which
+	// fs snapshot repositories may live (relative locations resolve
+	// against the first). With ImageEnv it is read from the path.repo
+	// environment variable (comma-separated), as the official image takes
+	// settings from the environment.
+	PathRepo []string `json:"pathRepo,omitempty"`
+}
+
+func (cfg Config) pathRepo() []string {
+	if cfg.ImageEnv {
+		if v := os.Getenv("path.repo"); v != "" {
+			return strings.Split(v, ",")
+		}
+	}
+	return cfg.PathRepo
 }
 
 // Kind names this fake in serve mode.
@@ -60,11 +75,17 @@ type Server struct {
 	mu      sync.RWMutex // guards indices and closed
 	indices map[string]*index
 	closed  bool
+
+	pathRepo []string // see WithPathRepo
+	repos    *repos
+	// pause holds writes back while mossdev takes a whole-stack
+	// checkpoint (POST /_mossdev/pause).
+	pause fakes.Pauser
 }
 
 // New opens the emulator's data directory, creating it if missing, and
 // reopens every index persisted there.
-func New(dir string) (*Server, error) {
+func New(dir string, opts ...Option) (*Server, error) {
 	if dir == "" {
 		return nil, errors.New("open elasticsearch emulator: data directory is empty")
 	}
@@ -77,6 +98,13 @@ func New(dir string) (*Server, error) {
 		return nil, fmt.Errorf("open elasticsearch emulator: lock %s (is another emulator using it?): %w", dir, err)
 	}
 	s := &Server{dir: dir, lock: lock, indices: map[string]*index{}}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.repos, err = loadRepos(dir); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open elasticsearch emulator: %w", err)
+	}
 	uuid, err := loadClusterUUID(dir)
 	if err != nil {
 		_ = s.Close()
@@ -93,8 +121,9 @@ func New(dir string) (*Server, error) {
 		}
 		name := e.Name()
 		path := filepath.Join(root, name)
-		if strings.HasPrefix(name, trashPrefix) {
-			// A delete that crashed after the rename: finish it.
+		if strings.HasPrefix(name, trashPrefix) || strings.HasPrefix(name, restorePrefix) {
+			// A delete that crashed after the rename, or a restore that
+			// crashed before it: finish or undo it.
 			_ = os.RemoveAll(path)
 			continue
 		}
@@ -126,6 +155,7 @@ func loadClusterUUID(dir string) (string, error) {
 // Close closes every index, flushing them to disk. Requests after Close are
 // answered with 503.
 func (s *Server) Close() error {
+	s.pause.Resume() // paused writes fail fast instead of waiting out the pause
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -155,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("run elasticsearch emulator: %w", err)
 	}
-	s, err := New(cfg.Dir)
+	s, err := New(cfg.Dir, WithPathRepo(cfg.pathRepo()...))
 	if err != nil {
 		return err
 	}

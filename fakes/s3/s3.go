@@ -20,6 +20,10 @@
 //   - Data persists in one bbolt file under Config.Dir (StoreFile), so
 //     uploaded images survive a restart of the stand-in; deleting the file
 //     resets every bucket. Only one process can hold the store at a time.
+//   - mossdev's own admin API lives under /_mossdev/ (not a valid bucket
+//     name), signed like any S3 request: named checkpoints of every bucket
+//     (save, restore, list, delete) and pausing writes while a whole-stack
+//     checkpoint is taken. Admin is its Go client.
 package s3
 
 import (
@@ -29,6 +33,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -59,12 +66,33 @@ type Config struct {
 // Kind names this fake in serve mode.
 func (Config) Kind() string { return fakes.S3 }
 
-// Server is an S3 API handler over a persistent bucket store. Close it to
-// release the store's file lock.
+// Server is an S3 API handler over a persistent bucket store, with
+// mossdev's admin API (checkpoints, pausing writes) under AdminPrefix.
+// Close it to release the store's file lock.
 type Server struct {
-	handler http.Handler
-	auth    *verifier
+	dir  string
+	auth *verifier
+	// gate is held shared by every S3 request and exclusively by a
+	// restore (and Close), so requests wait, not fail, while the store is
+	// rewritten or swapped.
+	gate sync.RWMutex
+	// writes is held shared by every writing request and exclusively by
+	// a save while it begins its snapshot: see Save.
+	writes sync.RWMutex
+	// ck serialises checkpoint operations.
+	ck    sync.Mutex
+	pause fakes.Pauser
+	// on: writes are marked for checkpoints (see track.go).
+	on atomic.Bool
+	st *store
+}
+
+// store is the open bucket store and the S3 handler over it; a full
+// restore swaps it.
+type store struct {
 	db      *bolt.DB
+	backend gofakes3.Backend
+	handler http.Handler
 }
 
 // lockTimeout bounds the wait for bbolt's exclusive file lock. Without it a
@@ -99,7 +127,27 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create bucket store directory: %w", err)
 	}
-	path := filepath.Join(cfg.Dir, StoreFile)
+	if err := cleanLeftovers(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("open bucket store: %w", err)
+	}
+	s := &Server{dir: cfg.Dir, auth: newVerifier(cfg.AccessKey, cfg.SecretKey)}
+	st, err := s.open(filepath.Join(cfg.Dir, StoreFile))
+	if err != nil {
+		return nil, err
+	}
+	s.st = st
+	s.on.Store(hasBases(st.db))
+	for _, name := range cfg.Buckets {
+		if err := ensureBucket(st.backend, name); err != nil {
+			_ = st.db.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// open opens the bbolt store at path with the S3 handler over it.
+func (s *Server) open(path string) (*store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
@@ -114,15 +162,8 @@ func New(cfg Config) (*Server, error) {
 	// in a development copy, and the seed manifest notices a bucket that
 	// lost its marker. Close syncs.
 	db.NoSync = true
-	backend := s3bolt.New(db)
-	for _, name := range cfg.Buckets {
-		if err := ensureBucket(backend, name); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-	}
-	faker := gofakes3.New(backend)
-	return &Server{handler: faker.Server(), auth: newVerifier(cfg.AccessKey, cfg.SecretKey), db: db}, nil
+	backend := &tracked{Backend: s3bolt.New(db), db: db, on: &s.on}
+	return &store{db: db, backend: backend, handler: gofakes3.New(backend).Server()}, nil
 }
 
 func ensureBucket(backend gofakes3.Backend, name string) error {
@@ -139,20 +180,39 @@ func ensureBucket(backend gofakes3.Backend, name string) error {
 	return nil
 }
 
-// ServeHTTP serves the S3 REST API to requests signed with the configured
-// keys and refuses the rest as S3 does.
+// ServeHTTP serves the S3 REST API and the admin API to requests signed
+// with the configured keys and refuses the rest as S3 does.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := s.auth.check(r); err != nil {
 		err.write(w, r)
 		return
 	}
-	s.handler.ServeHTTP(w, r)
+	if r.URL.Path == strings.TrimSuffix(AdminPrefix, "/") || strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		s.admin(w, r)
+		return
+	}
+	write := r.Method == http.MethodPut || r.Method == http.MethodPost || r.Method == http.MethodDelete
+	if write {
+		if err := s.pause.Wait(r.Context()); err != nil {
+			return // the client went away while writes were paused
+		}
+	}
+	s.gate.RLock()
+	defer s.gate.RUnlock()
+	if write {
+		s.writes.RLock()
+		defer s.writes.RUnlock()
+	}
+	s.st.handler.ServeHTTP(w, r)
 }
 
 // Close closes the bucket store. Requests served after Close fail.
 func (s *Server) Close() error {
-	syncErr := s.db.Sync()
-	if err := errors.Join(syncErr, s.db.Close()); err != nil {
+	s.pause.Resume() // let paused writes fail fast instead of waiting
+	s.gate.Lock()
+	defer s.gate.Unlock()
+	syncErr := s.st.db.Sync()
+	if err := errors.Join(syncErr, s.st.db.Close()); err != nil {
 		return fmt.Errorf("close bucket store: %w", err)
 	}
 	return nil

@@ -8,6 +8,9 @@ import (
 // ContainerPort is Elasticsearch's HTTP port inside the stack's network.
 const ContainerPort = 9200
 
+// DockerPathRepo is path.repo in the container: inside the data volume.
+const DockerPathRepo = "/usr/share/elasticsearch/data/snapshots"
+
 // docker runs the real Elasticsearch 8 as a single node with a small heap:
 // a development copy on loopback. Security is on with the stack's elastic
 // password (ELASTIC_PASSWORD), as the native emulator does, but without
@@ -30,6 +33,15 @@ func docker(e *stack.Runtime) (stack.DockerSpec, error) {
 			"ingest.geoip.downloader.enabled": "false",
 			// A laptop disk over 90% full must not turn indices read-only.
 			"cluster.routing.allocation.disk.threshold_enabled": "false",
+			// Snapshot repositories (mossdev's checkpoints) may live here.
+			// The image turns dotted variables into settings, as it does
+			// for discovery.type; ES 8 creates a path.repo directory that
+			// is missing at start (bootstrap Security.ensureDirectoryExists),
+			// and only requires an fs location to be under one (docs:
+			// "Shared file system repository"). Under the data volume it
+			// persists with the indices and is writable by the ES user; the
+			// stand-in image reads the same variable.
+			"path.repo": DockerPathRepo,
 		},
 		Ports:    map[string]int{"main": ContainerPort},
 		DataPath: "/usr/share/elasticsearch/data",

@@ -14,6 +14,7 @@ package elasticsearch
 
 import (
 	"net/url"
+	"path/filepath"
 
 	"github.com/mossdev/mossdev/fakes"
 	fakees "github.com/mossdev/mossdev/fakes/elasticsearch"
@@ -41,7 +42,8 @@ func Service(backend string) stack.Service {
 		Ports: []string{"main"},
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakees.Config{
-				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Password: e.Secrets.ElasticPassword})
+				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Password: e.Secrets.ElasticPassword,
+				PathRepo: []string{nativePathRepo(e)}})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   withHostJVM(docker),
@@ -51,6 +53,18 @@ func Service(backend string) stack.Service {
 		Explain: "Full-text and geo search over cards (\"cards near Gangnam\", Korean text with the cjk " +
 			"analyzer). It replaced AWS CloudSearch, and geo queries moved here from MongoDB.",
 	}
+}
+
+// CheckpointLocation is the fs snapshot repository location mossdev's
+// checkpoints register. Relative, it resolves against path.repo on both
+// backends (the emulator's and the real Elasticsearch's), so one client
+// call works on either.
+const CheckpointLocation = "mossdev-checkpoints"
+
+// nativePathRepo is the emulator's path.repo: a directory it owns beside
+// its indices, on the same file system, so snapshots hard-link segments.
+func nativePathRepo(e *stack.Runtime) string {
+	return filepath.Join(e.DataDir(Name), "snapshots")
 }
 
 // User is the built-in superuser apps authenticate as.

@@ -54,5 +54,11 @@ func Service(backend string) stack.Service {
 	}
 }
 
+// Admin is the client of the fake's admin API (checkpoints, pausing
+// writes), signed with the stack's keys.
+func Admin(e *stack.Runtime) fakes3.Admin {
+	return fakes3.Admin{Endpoint: Endpoint(e), AccessKey: e.Secrets.S3AccessKey, SecretKey: e.Secrets.S3SecretKey}
+}
+
 // Endpoint is the S3 endpoint (use path-style addressing).
 func Endpoint(e *stack.Runtime) string { return fmt.Sprintf("http://%s", e.Addr(Name, "main")) }
