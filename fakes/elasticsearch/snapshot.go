@@ -105,6 +105,20 @@ func loadRepos(dir string) (*repos, error) {
 	return r, nil
 }
 
+// clean removes what killed snapshots and snapshot deletes left in the
+// repositories (never listed, but taking space). Called at start, when no
+// snapshot is under way.
+func (r *repos) clean() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rp := range r.m {
+		left, _ := filepath.Glob(filepath.Join(rp.path, snapTmpPrefix+"*"))
+		for _, p := range left {
+			_ = os.RemoveAll(p)
+		}
+	}
+}
+
 // save persists the registry atomically. Callers hold mu.
 func (r *repos) save() error {
 	out := map[string]any{}

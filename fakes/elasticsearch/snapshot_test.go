@@ -3,6 +3,9 @@ package elasticsearch
 import (
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	es8 "github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
@@ -179,6 +183,12 @@ func TestSnapshotAPIShapesAndErrors(t *testing.T) {
 	}
 	_, body = call(t, r(f.es.Snapshot.Get("ck", []string{"*"})))
 	expect(t, "get with half-written snapshots", body, map[string]string{"total": "2"})
+	// A restart removes what a killed snapshot left.
+	f.stop(t)
+	f = startServer(t, dir, WithPathRepo(filepath.Join(dir, "repo")))
+	if _, err := os.Stat(filepath.Join(dir, "repo", "mossdev", ".tmp-three-x")); !os.IsNotExist(err) {
+		t.Errorf("leftover of a killed snapshot still there after a restart (%v)", err)
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -311,4 +321,69 @@ func TestPauseHoldsWritesNotReads(t *testing.T) {
 	if status, body := perform(t, f, "POST", "/_mossdev/pause?expires=2h", ""); status != 400 {
 		t.Errorf("pause of 2h = %d %v, want 400", status, body)
 	}
+}
+
+// BenchmarkSnapshot30k measures snapshot and delete+restore of a 30k-card
+// index (the default seed scale): run with -benchtime=1x. The machine may
+// be shared.
+func BenchmarkSnapshot30k(b *testing.B) {
+	dir := b.TempDir()
+	srv, err := New(dir, WithPathRepo(filepath.Join(dir, "repo")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	es, err := es8.NewClient(es8.Config{Addresses: []string{hs.URL}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	do := func(res *esapi.Response, err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.IsError() {
+			raw, _ := io.ReadAll(res.Body)
+			b.Fatalf("%s: %s", res.Status(), raw)
+		}
+	}
+	do(es.Indices.Create("cards", es.Indices.Create.WithBody(strings.NewReader(cardsMapping))))
+	for from := 0; from < 30000; from += 1000 {
+		var sb strings.Builder
+		for i := from; i < from+1000; i++ {
+			fmt.Fprintf(&sb, `{"index":{"_id":"%d"}}`+"\n"+`{"text":"새벽 세 시, 잠이 오지 않아 카드를 쓴다 %d 오늘도 수고했어","hashtags":["새벽","감성","tag%d"],"location":{"lat":37.5,"lon":127.0},"created_at":"2024-05-01T12:00:00Z","view_count":%d}`+"\n", i, i, i%500, i)
+		}
+		do(es.Bulk(strings.NewReader(sb.String()), es.Bulk.WithIndex("cards")))
+	}
+	do(es.Indices.Refresh(es.Indices.Refresh.WithIndex("cards")))
+	do(es.Snapshot.CreateRepository("ck", strings.NewReader(`{"type":"fs","settings":{"location":"mossdev"}}`)))
+	var snap, rest time.Duration
+	i := 0
+	for b.Loop() {
+		name := fmt.Sprintf("s%d", i)
+		i++
+		t0 := time.Now()
+		do(es.Snapshot.Create("ck", name, es.Snapshot.Create.WithBody(strings.NewReader(`{"indices":"cards"}`)), es.Snapshot.Create.WithWaitForCompletion(true)))
+		snap += time.Since(t0)
+		t0 = time.Now()
+		do(es.Indices.Delete([]string{"cards"}))
+		do(es.Snapshot.Restore("ck", name, es.Snapshot.Restore.WithBody(strings.NewReader(`{"indices":"cards"}`)), es.Snapshot.Restore.WithWaitForCompletion(true)))
+		rest += time.Since(t0)
+	}
+	n := float64(b.N)
+	b.ReportMetric(snap.Seconds()*1000/n, "snapshot-ms")
+	b.ReportMetric(rest.Seconds()*1000/n, "delete+restore-ms")
+	var size int64
+	_ = filepath.WalkDir(filepath.Join(dir, indicesDir, "cards"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	b.ReportMetric(float64(size)/1e6, "index-MB")
 }
