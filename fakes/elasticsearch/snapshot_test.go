@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -386,4 +387,54 @@ func BenchmarkSnapshot30k(b *testing.B) {
 		return nil
 	})
 	b.ReportMetric(float64(size)/1e6, "index-MB")
+}
+
+// path.repo reaches Run from Config (native stacks) and from the
+// environment (the stand-in image), and the admin API needs the elastic
+// user's password like every request.
+func TestRunPathRepoAndAdminAuth(t *testing.T) {
+	send := func(addr, method, path, body, pw string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if pw != "" {
+			req.SetBasicAuth(ElasticUser, pw)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	repoBody := `{"type":"fs","settings":{"location":"ck"}}`
+
+	root := t.TempDir()
+	addr := runServed(t, Config{Password: "pw", PathRepo: []string{root}})
+	if got := send(addr, "PUT", "/_snapshot/ck", repoBody, "pw"); got != 200 {
+		t.Errorf("put repository with Config.PathRepo = %d", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, "ck")); err != nil {
+		t.Errorf("relative location not created under path.repo: %v", err)
+	}
+	for _, p := range []string{"/_mossdev/pause", "/_mossdev/resume", "/_snapshot/ck"} {
+		if got := send(addr, "POST", p, "", ""); got != 401 {
+			t.Errorf("POST %s without credentials = %d, want 401", p, got)
+		}
+	}
+
+	t.Setenv("xpack.security.enabled", "false")
+	first, second := t.TempDir(), t.TempDir()
+	t.Setenv("path.repo", first+","+second)
+	addr = runServed(t, Config{ImageEnv: true})
+	if got := send(addr, "PUT", "/_snapshot/ck", repoBody, ""); got != 200 {
+		t.Errorf("put repository with path.repo from the environment = %d", got)
+	}
+	if _, err := os.Stat(filepath.Join(first, "ck")); err != nil {
+		t.Errorf("relative location not under the first path.repo entry: %v", err)
+	}
+	abs := fmt.Sprintf(`{"type":"fs","settings":{"location":%q}}`, filepath.Join(second, "x"))
+	if got := send(addr, "PUT", "/_snapshot/abs", abs, ""); got != 200 {
+		t.Errorf("put repository under the second path.repo entry = %d", got)
+	}
 }
