@@ -166,6 +166,10 @@ func TestSnapshotAPIShapesAndErrors(t *testing.T) {
 
 	_, body := call(t, r(f.es.Snapshot.GetRepository(f.es.Snapshot.GetRepository.WithRepository("ck"))))
 	expect(t, "get repository", body, map[string]string{"ck.type": "fs", "ck.settings.location": "mossdev"})
+	_, body = call(t, r(f.es.Snapshot.VerifyRepository("ck")))
+	if nodes, _ := body["nodes"].(map[string]any); len(nodes) != 1 {
+		t.Errorf("verify repository = %v, want one node", body)
+	}
 
 	// Without wait_for_completion ES answers {"accepted":true}.
 	_, body = call(t, r(f.es.Snapshot.Create("ck", "one")))
