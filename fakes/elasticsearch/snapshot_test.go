@@ -283,8 +283,9 @@ func TestPauseHoldsWritesNotReads(t *testing.T) {
 	f := snapFixture(t, t.TempDir())
 	must(t, r(f.es.Indices.Create("cards")))
 	bulkCards(t, f, "cards", 0, 3)
-	status, body := perform(t, f, "POST", "/_mossdev/pause?expires=1m", "")
-	mustOK(t, status, body)
+	if err := PauseWrites(t.Context(), f.es, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 
 	done := make(chan *esapi.Response, 1)
 	go func() {
@@ -305,7 +306,9 @@ func TestPauseHoldsWritesNotReads(t *testing.T) {
 		t.Errorf("count during pause = %s", got)
 	}
 	snapshot(t, f, "paused", `{"indices":"cards"}`)
-	okPair(t)(perform(t, f, "POST", "/_mossdev/resume", ""))
+	if err := ResumeWrites(t.Context(), f.es); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case res := <-done:
 		if res == nil || res.StatusCode != 201 {
