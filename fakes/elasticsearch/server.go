@@ -105,6 +105,7 @@ func New(dir string, opts ...Option) (*Server, error) {
 		_ = s.Close()
 		return nil, fmt.Errorf("open elasticsearch emulator: %w", err)
 	}
+	s.repos.clean()
 	uuid, err := loadClusterUUID(dir)
 	if err != nil {
 		_ = s.Close()

@@ -105,6 +105,20 @@ func loadRepos(dir string) (*repos, error) {
 	return r, nil
 }
 
+// clean removes what killed snapshots and snapshot deletes left in the
+// repositories (never listed, but taking space). Called at start, when no
+// snapshot is under way.
+func (r *repos) clean() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rp := range r.m {
+		left, _ := filepath.Glob(filepath.Join(rp.path, snapTmpPrefix+"*"))
+		for _, p := range left {
+			_ = os.RemoveAll(p)
+		}
+	}
+}
+
 // save persists the registry atomically. Callers hold mu.
 func (r *repos) save() error {
 	out := map[string]any{}
@@ -171,7 +185,13 @@ func (s *Server) routeSnapshot(q *request, rest []string) (int, any, error) {
 		}
 		return bad()
 	case 2:
-		if rest[1] == "_verify" || rest[1] == "_cleanup" || rest[1] == "_status" {
+		if rest[1] == "_verify" {
+			if m != http.MethodPost {
+				return bad()
+			}
+			return s.verifyRepo(q, rest[0])
+		}
+		if rest[1] == "_cleanup" || rest[1] == "_status" {
 			break
 		}
 		switch m {
@@ -323,6 +343,26 @@ func (s *Server) getRepos(q *request, expr string) (int, any, error) {
 		out[part] = rp
 	}
 	return http.StatusOK, out, nil
+}
+
+// verifyRepo checks that the repository's location is writable, as ES's
+// verification does on every node (here: the one).
+func (s *Server) verifyRepo(q *request, name string) (int, any, error) {
+	if err := q.allow("master_timeout", "timeout"); err != nil {
+		return 0, nil, err
+	}
+	rp, err := s.repos.get(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	f, cerr := os.CreateTemp(rp.path, snapTmpPrefix+"verify-")
+	if cerr != nil {
+		return 0, nil, newError(http.StatusInternalServerError, "repository_verification_exception",
+			"[%s] store location [%s] is not accessible on the node: %s", name, rp.path, cerr)
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	return http.StatusOK, map[string]any{"nodes": map[string]any{s.clusterUUID: map[string]any{"name": "mossdev-es-emulator"}}}, nil
 }
 
 func (s *Server) deleteRepo(q *request, name string) (int, any, error) {

@@ -3,6 +3,10 @@ package elasticsearch
 import (
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	es8 "github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 )
 
@@ -161,6 +166,10 @@ func TestSnapshotAPIShapesAndErrors(t *testing.T) {
 
 	_, body := call(t, r(f.es.Snapshot.GetRepository(f.es.Snapshot.GetRepository.WithRepository("ck"))))
 	expect(t, "get repository", body, map[string]string{"ck.type": "fs", "ck.settings.location": "mossdev"})
+	_, body = call(t, r(f.es.Snapshot.VerifyRepository("ck")))
+	if nodes, _ := body["nodes"].(map[string]any); len(nodes) != 1 {
+		t.Errorf("verify repository = %v, want one node", body)
+	}
 
 	// Without wait_for_completion ES answers {"accepted":true}.
 	_, body = call(t, r(f.es.Snapshot.Create("ck", "one")))
@@ -179,6 +188,12 @@ func TestSnapshotAPIShapesAndErrors(t *testing.T) {
 	}
 	_, body = call(t, r(f.es.Snapshot.Get("ck", []string{"*"})))
 	expect(t, "get with half-written snapshots", body, map[string]string{"total": "2"})
+	// A restart removes what a killed snapshot left.
+	f.stop(t)
+	f = startServer(t, dir, WithPathRepo(filepath.Join(dir, "repo")))
+	if _, err := os.Stat(filepath.Join(dir, "repo", "mossdev", ".tmp-three-x")); !os.IsNotExist(err) {
+		t.Errorf("leftover of a killed snapshot still there after a restart (%v)", err)
+	}
 
 	for _, tc := range []struct {
 		name   string
@@ -268,8 +283,9 @@ func TestPauseHoldsWritesNotReads(t *testing.T) {
 	f := snapFixture(t, t.TempDir())
 	must(t, r(f.es.Indices.Create("cards")))
 	bulkCards(t, f, "cards", 0, 3)
-	status, body := perform(t, f, "POST", "/_mossdev/pause?expires=1m", "")
-	mustOK(t, status, body)
+	if err := PauseWrites(t.Context(), f.es, time.Minute); err != nil {
+		t.Fatal(err)
+	}
 
 	done := make(chan *esapi.Response, 1)
 	go func() {
@@ -290,7 +306,9 @@ func TestPauseHoldsWritesNotReads(t *testing.T) {
 		t.Errorf("count during pause = %s", got)
 	}
 	snapshot(t, f, "paused", `{"indices":"cards"}`)
-	okPair(t)(perform(t, f, "POST", "/_mossdev/resume", ""))
+	if err := ResumeWrites(t.Context(), f.es); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case res := <-done:
 		if res == nil || res.StatusCode != 201 {
@@ -310,5 +328,120 @@ func TestPauseHoldsWritesNotReads(t *testing.T) {
 	}
 	if status, body := perform(t, f, "POST", "/_mossdev/pause?expires=2h", ""); status != 400 {
 		t.Errorf("pause of 2h = %d %v, want 400", status, body)
+	}
+}
+
+// BenchmarkSnapshot30k measures snapshot and delete+restore of a 30k-card
+// index (the default seed scale): run with -benchtime=1x. The machine may
+// be shared.
+func BenchmarkSnapshot30k(b *testing.B) {
+	dir := b.TempDir()
+	srv, err := New(dir, WithPathRepo(filepath.Join(dir, "repo")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	es, err := es8.NewClient(es8.Config{Addresses: []string{hs.URL}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	do := func(res *esapi.Response, err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.IsError() {
+			raw, _ := io.ReadAll(res.Body)
+			b.Fatalf("%s: %s", res.Status(), raw)
+		}
+	}
+	do(es.Indices.Create("cards", es.Indices.Create.WithBody(strings.NewReader(cardsMapping))))
+	for from := 0; from < 30000; from += 1000 {
+		var sb strings.Builder
+		for i := from; i < from+1000; i++ {
+			fmt.Fprintf(&sb, `{"index":{"_id":"%d"}}`+"\n"+`{"text":"새벽 세 시, 잠이 오지 않아 카드를 쓴다 %d 오늘도 수고했어","hashtags":["새벽","감성","tag%d"],"location":{"lat":37.5,"lon":127.0},"created_at":"2024-05-01T12:00:00Z","view_count":%d}`+"\n", i, i, i%500, i)
+		}
+		do(es.Bulk(strings.NewReader(sb.String()), es.Bulk.WithIndex("cards")))
+	}
+	do(es.Indices.Refresh(es.Indices.Refresh.WithIndex("cards")))
+	do(es.Snapshot.CreateRepository("ck", strings.NewReader(`{"type":"fs","settings":{"location":"mossdev"}}`)))
+	var snap, rest time.Duration
+	i := 0
+	for b.Loop() {
+		name := fmt.Sprintf("s%d", i)
+		i++
+		t0 := time.Now()
+		do(es.Snapshot.Create("ck", name, es.Snapshot.Create.WithBody(strings.NewReader(`{"indices":"cards"}`)), es.Snapshot.Create.WithWaitForCompletion(true)))
+		snap += time.Since(t0)
+		t0 = time.Now()
+		do(es.Indices.Delete([]string{"cards"}))
+		do(es.Snapshot.Restore("ck", name, es.Snapshot.Restore.WithBody(strings.NewReader(`{"indices":"cards"}`)), es.Snapshot.Restore.WithWaitForCompletion(true)))
+		rest += time.Since(t0)
+	}
+	n := float64(b.N)
+	b.ReportMetric(snap.Seconds()*1000/n, "snapshot-ms")
+	b.ReportMetric(rest.Seconds()*1000/n, "delete+restore-ms")
+	var size int64
+	_ = filepath.WalkDir(filepath.Join(dir, indicesDir, "cards"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+			}
+		}
+		return nil
+	})
+	b.ReportMetric(float64(size)/1e6, "index-MB")
+}
+
+// path.repo reaches Run from Config (native stacks) and from the
+// environment (the stand-in image), and the admin API needs the elastic
+// user's password like every request.
+func TestRunPathRepoAndAdminAuth(t *testing.T) {
+	send := func(addr, method, path, body, pw string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, "http://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if pw != "" {
+			req.SetBasicAuth(ElasticUser, pw)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	repoBody := `{"type":"fs","settings":{"location":"ck"}}`
+
+	root := t.TempDir()
+	addr := runServed(t, Config{Password: "pw", PathRepo: []string{root}})
+	if got := send(addr, "PUT", "/_snapshot/ck", repoBody, "pw"); got != 200 {
+		t.Errorf("put repository with Config.PathRepo = %d", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, "ck")); err != nil {
+		t.Errorf("relative location not created under path.repo: %v", err)
+	}
+	for _, p := range []string{"/_mossdev/pause", "/_mossdev/resume", "/_snapshot/ck"} {
+		if got := send(addr, "POST", p, "", ""); got != 401 {
+			t.Errorf("POST %s without credentials = %d, want 401", p, got)
+		}
+	}
+
+	t.Setenv("xpack.security.enabled", "false")
+	first, second := t.TempDir(), t.TempDir()
+	t.Setenv("path.repo", first+","+second)
+	addr = runServed(t, Config{ImageEnv: true})
+	if got := send(addr, "PUT", "/_snapshot/ck", repoBody, ""); got != 200 {
+		t.Errorf("put repository with path.repo from the environment = %d", got)
+	}
+	if _, err := os.Stat(filepath.Join(first, "ck")); err != nil {
+		t.Errorf("relative location not under the first path.repo entry: %v", err)
+	}
+	abs := fmt.Sprintf(`{"type":"fs","settings":{"location":%q}}`, filepath.Join(second, "x"))
+	if got := send(addr, "PUT", "/_snapshot/abs", abs, ""); got != 200 {
+		t.Errorf("put repository under the second path.repo entry = %d", got)
 	}
 }

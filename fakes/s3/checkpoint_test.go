@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -450,4 +451,100 @@ func BenchmarkCheckpoint30k(b *testing.B) {
 	b.ReportMetric(full.Seconds()*1000/n, "restorefull-ms")
 	fi, _ := os.Stat(filepath.Join(dir, StoreFile))
 	b.ReportMetric(float64(fi.Size())/1e6, "store-MB")
+}
+
+// crashDirEnv makes the test binary a restore loop to be killed: see
+// TestRestoreSurvivesKill.
+const crashDirEnv = "MOSSDEV_S3_CRASH_DIR"
+
+// TestRestoreSurvivesKill kills (SIGKILL) a process that keeps writing and
+// restoring, by changes and by full copies, at random moments; each time
+// the store must open again and a restore must bring back exactly the
+// checkpoint.
+func TestRestoreSurvivesKill(t *testing.T) {
+	if dir := os.Getenv(crashDirEnv); dir != "" {
+		restoreLoop(dir)
+		return
+	}
+	dir := t.TempDir()
+	cfg := Config{Dir: dir, Buckets: []string{bucket}, AccessKey: accessKey, SecretKey: secretKey}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	c, a := client(ts.URL), admin(ts)
+	seedState(t, c)
+	for i := range 300 { // enough bytes that a full copy takes a while
+		putIn(t, c, bucket, fmt.Sprintf("bulk/%d", i), strings.Repeat("b", 20<<10), nil)
+	}
+	want := state(t, c)
+	if _, err := a.Save(t.Context(), "seed"); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(dir, CheckpointDir)
+	if err := copyFile(filepath.Join(ck, "seed.bolt"), filepath.Join(ck, "imported.bolt")); err != nil {
+		t.Fatal(err)
+	}
+	ts.Close()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for round := range 6 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRestoreSurvivesKill$")
+		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(150+round*70) * time.Millisecond)
+		_ = cmd.Process.Kill()
+		if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+			t.Fatalf("round %d: the restore loop ended by itself (%v), not by the kill", round, err)
+		}
+
+		srv, err := New(cfg)
+		if err != nil {
+			t.Fatalf("round %d: open after kill: %v", round, err)
+		}
+		ts := httptest.NewServer(srv)
+		c, a := client(ts.URL), admin(ts)
+		name := []string{"seed", "imported"}[round%2]
+		if _, err := a.Restore(t.Context(), name); err != nil {
+			t.Fatalf("round %d: restore after kill: %v", round, err)
+		}
+		sameState(t, state(t, c), want)
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// restoreLoop writes and restores until killed. It reads srv.st afresh
+// each time: a full restore swaps the store.
+func restoreLoop(dir string) {
+	srv, err := New(Config{Dir: dir, Buckets: []string{bucket}, AccessKey: accessKey, SecretKey: secretKey})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for i := 0; ; i++ {
+		for j := range 20 {
+			body := fmt.Sprintf("junk %d %d", i, j)
+			_, _ = srv.st.backend.PutObject(bucket, fmt.Sprintf("junk/%d-%d", i, j), map[string]string{}, strings.NewReader(body), int64(len(body)), nil)
+		}
+		_, _ = srv.st.backend.DeleteObject(bucket, "cards/2.webp")
+		_, _ = srv.st.backend.PutObject(bucket, "cards/1.webp", map[string]string{}, strings.NewReader("x"), 1, nil)
+		// Alternating checkpoints: each restore is a full copy (the
+		// other's base is forgotten); two in a row of the same one go
+		// by changes.
+		for _, name := range []string{"seed", "imported", "imported"} {
+			if _, err := srv.Restore(name); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(3)
+			}
+		}
+	}
 }
