@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"text/tabwriter"
 
-	"github.com/mossdev/mossdev/cmd/mossdev/display"
-	"github.com/mossdev/mossdev/seed/load"
 	"github.com/spf13/cobra"
+
+	"github.com/mossdev/mossdev/seed/checkpoint"
 )
 
 func newReset(g *globals) *cobra.Command {
@@ -16,73 +13,40 @@ func newReset(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "reset",
 		Short: "Return every store to the seeded state, fast",
-		Long: `Undoes whatever apps or tests changed since the last complete seed, store by store, without
-regenerating what did not change:
+		Long: `Restores checkpoint "seed", which the last complete seed saved: every store back to the seeded
+state, whatever apps or tests changed, each by the fastest way it can copy back
+('mossdev checkpoint ls' lists how):
 
-  postgres       the app database is dropped and copied back from the template database taken
-                 after seeding (mossi_seed): a file copy, whatever changed
-  mariadb        CHECKSUM TABLE against the seeded checksum; reloaded only if it differs
-  mongodb        storage digest (FerretDB stand-in) or exact count; views added since the seed
-                 are deleted, anything else reloads the log
-  elasticsearch  document count; reindexed if it differs (documents changed in place are not
-                 detected: use 'mossdev seed --force')
-  s3             one bucket listing compared with the seeded MD5s; changed or missing images
-                 are put again, extra objects deleted, the CDN purged
-  redis          shards flushed and hot-card entries put again
-  rabbitmq       write-behind queue purged and the jobs published again
+  postgres       the app database swapped for a copy of its checkpoint database (a file copy
+                 inside the server, then a rename)
+  mariadb        tables whose CHECKSUM TABLE changed are copied back and renamed in
+  mongodb        FerretDB's storage database swapped like PostgreSQL's (a real MongoDB: its
+                 collections copied back and renamed in)
+  elasticsearch  indices deleted and the snapshot restored
+  s3             the bucket store put back as saved
+  redis          every shard emptied and its keys RESTOREd in one transaction
+  rabbitmq       the queues purged and their saved messages published again
+  cdn            purged
 
 Clients connected to PostgreSQL through PgBouncer wait during the swap (PAUSE/RESUME); direct
-sessions on the app database are terminated.`,
+sessions on the app database are terminated. Same as 'mossdev checkpoint restore seed'.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, err := g.existing()
-			if err != nil {
-				return err
-			}
-			env, err := s.Runtime()
+			s, t, o, err := checkpointTarget(g)
 			if err != nil {
 				return err
 			}
 			d := g.display(asJSON, quiet)
-			rep, err := load.Reset(c.Context(), load.TargetsFor(env), load.Options{Sink: d})
+			o.Sink = d
+			res, err := checkpoint.Reset(c.Context(), t, o)
 			d.Close()
-			switch {
-			case errors.Is(err, load.ErrNotSeeded):
-				err = loadError("reset", s.Name(), err, fmt.Sprintf("seed it first: `mossdev seed --name %s`", s.Name()))
-			case errors.Is(err, load.ErrBusy):
-				err = loadError("reset", s.Name(), err, "")
+			if err != nil {
+				return checkpointError("reset "+s.Name(), s.Name(), err)
 			}
-			if rep == nil {
-				return err
-			}
-			switch {
-			case asJSON:
-				if werr := display.WriteJSON(g.stdout, rep); werr != nil {
-					return werr
-				}
-			case quiet:
-			default:
-				printReset(g.stdout, s.Name(), rep)
-			}
-			return err
+			return printResult(g, asJSON, quiet, res, func(w io.Writer) { printRestore(w, s.Name(), res) })
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON on stdout, progress as JSON lines on stderr")
+	c.Flags().BoolVar(&asJSON, "json", false, "print what was done as JSON on stdout, progress as JSON lines on stderr")
 	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
 	return c
-}
-
-func printReset(w io.Writer, name string, rep *load.Report) {
-	fmt.Fprintf(w, "stack %s: back to dataset %s (seed %d, %d cards)\n", name, rep.Fingerprint, rep.Params.Seed, rep.Params.Cards)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STORE\tSECONDS\tWHAT\t")
-	for _, r := range rep.Stores {
-		what := r.Action
-		if r.Error != "" {
-			what = "failed: " + display.FirstLine(r.Error)
-		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%s\t\n", r.Store, r.Elapsed.Seconds(), what)
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "reset in %.2fs\n", rep.Elapsed.Seconds())
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/seed/checkpoint"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
@@ -155,7 +156,9 @@ func seedStack(ctx context.Context, s *stack.Stack, p seed.Params, o load.Option
 		return nil, err
 	}
 	defer lazyGC()()
-	rep, err := load.Seed(ctx, load.TargetsFor(env), p, o)
+	co := checkpointOptions(s)
+	co.Sink = o.Sink
+	rep, _, err := checkpoint.Seed(ctx, checkpoint.For(env), p, o, co)
 	if err != nil {
 		fix := fmt.Sprintf("check `mossdev status --name %s`; run `mossdev seed --name %s` again to finish (completed stores are kept)", s.Name(), s.Name())
 		return rep, loadError("seed", s.Name(), err, fix)

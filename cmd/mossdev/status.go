@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
+	"github.com/mossdev/mossdev/seed/checkpoint"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/spf13/cobra"
 )
@@ -36,6 +37,9 @@ process died), stopped (stopped on purpose with 'mossdev stop', or not started).
 				err = display.WriteJSON(g.stdout, newStackDoc(s, sts))
 			} else {
 				statusTable(g.stdout, sts)
+				if n := checkpoint.Interrupted(s.Dir()); n != "" {
+					fmt.Fprintf(g.stdout, "\na restore of checkpoint %s was interrupted: the stores may hold a mix until `mossdev checkpoint restore %s` finishes it\n", n, n)
+				}
 			}
 			if err != nil {
 				return err

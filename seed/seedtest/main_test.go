@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/seed/checkpoint"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/seed/verify"
 	"github.com/mossdev/mossdev/stack"
@@ -37,7 +38,7 @@ func seeded(t *testing.T) *seed.Dataset {
 	seedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		_, seedErr = load.Seed(ctx, load.TargetsFor(stacktest.Runtime(t)), params, load.Options{})
+		_, _, seedErr = checkpoint.Seed(ctx, checkpoint.For(stacktest.Runtime(t)), params, load.Options{}, checkpoint.Options{})
 	})
 	if seedErr != nil {
 		t.Fatalf("seed: %v", seedErr)
@@ -64,12 +65,13 @@ func mustVerify(t *testing.T) *verify.Report {
 	return rep
 }
 
-// mustReset returns the stack to the seeded state or fails the test.
-func mustReset(t *testing.T) *load.Report {
+// mustReset returns the stack to the seeded state (the seed's checkpoint)
+// or fails the test.
+func mustReset(t *testing.T) *checkpoint.Result {
 	t.Helper()
-	rep, err := load.Reset(context.WithoutCancel(t.Context()), targets(t), load.Options{})
+	res, err := checkpoint.Reset(context.WithoutCancel(t.Context()), checkpoint.For(stacktest.Runtime(t)), ckOptions(t))
 	if err != nil {
 		t.Fatalf("reset: %v", err)
 	}
-	return rep
+	return res
 }

@@ -99,7 +99,17 @@ func (m barModel) View() tea.View {
 		case stack.EventDrifted:
 			fmt.Fprintf(&b, "%s %s drifted: %s\n", name, m.bar.ViewAs(1), FirstLine(e.Message))
 		case stack.EventLoaded:
+			if e.Step == stack.StepSave || e.Step == stack.StepRestore {
+				fmt.Fprintf(&b, "%s %s %s\n", name, m.bar.ViewAs(1), Describe(e))
+				break
+			}
 			fmt.Fprintf(&b, "%s %s %d rows, %.1fs\n", name, m.bar.ViewAs(1), e.Done, e.Elapsed.Seconds())
+		case stack.EventLoading:
+			if e.Total == 0 { // a checkpoint's store: not counted
+				fmt.Fprintf(&b, "%s %s %s\n", name, m.bar.ViewAs(0), e.Step+"…")
+				break
+			}
+			fallthrough
 		default:
 			rate := 0.0
 			if e.Elapsed > 0 {

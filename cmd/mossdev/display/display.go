@@ -160,6 +160,8 @@ func Describe(e stack.Event) string {
 			return fmt.Sprintf("%s: %.1f MB in %.1fs", e.Message, float64(e.Total)/1e6, e.Elapsed.Seconds())
 		}
 		return e.Message
+	case e.Kind == stack.EventLoaded && (e.Step == stack.StepSave || e.Step == stack.StepRestore):
+		return fmt.Sprintf("%s in %.2fs", e.Message, e.Elapsed.Seconds())
 	case e.Kind == stack.EventLoaded:
 		return fmt.Sprintf("%s: %d rows in %.2fs", e.Message, e.Done, e.Elapsed.Seconds())
 	case e.Kind == stack.EventKept && store:

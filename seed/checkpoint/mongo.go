@@ -1,0 +1,169 @@
+package checkpoint
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/mossdev/mossdev/seed/load"
+)
+
+// newMongo picks the method by server: the FerretDB stand-in keeps every
+// collection in a PostgreSQL database, which is copied like the app's;
+// a real MongoDB (the docker backend's official image) copies collections
+// into a database of its own.
+func newMongo(ctx context.Context, t Target) (store, error) {
+	client, err := mongo.Connect(options.Client().ApplyURI(t.Targets.Mongo))
+	if err != nil {
+		return nil, err
+	}
+	var info bson.M
+	if err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("buildInfo: %w", err)
+	}
+	version, _ := info["version"].(string)
+	if fv, ok := info["ferretdbVersion"].(string); ok && t.Targets.MongoStorage != "" && !t.forceWire {
+		u, err := url.Parse(t.Targets.MongoStorage)
+		if err != nil {
+			_ = client.Disconnect(context.Background())
+			return nil, err
+		}
+		super, err := connectSuper(ctx, t.Targets.PostgresSuper)
+		if err != nil {
+			_ = client.Disconnect(context.Background())
+			return nil, err
+		}
+		return &ferretStore{t: t, client: client, ver: "FerretDB " + fv + " (MongoDB " + version + ")",
+			pgDB: pgDB{super: super, db: strings.TrimPrefix(u.Path, "/"), prefix: "mossdev_ckm_"}}, nil
+	}
+	if fv, ok := info["ferretdbVersion"].(string); ok {
+		version = "FerretDB " + fv + " (MongoDB " + version + ")"
+	}
+	return &wireMongo{client: client, ver: version, db: load.MongoDB}, nil
+}
+
+// ferretStore checkpoints the FerretDB stand-in through its storage
+// database.
+type ferretStore struct {
+	t      Target
+	client *mongo.Client
+	ver    string
+	pgDB
+}
+
+func (s *ferretStore) name() string { return load.Mongo }
+func (s *ferretStore) method() string {
+	return "template copy of FerretDB's PostgreSQL storage database, swapped in by rename"
+}
+func (s *ferretStore) close() {
+	_ = s.client.Disconnect(context.Background())
+	s.super.Close(context.Background())
+}
+func (s *ferretStore) version(context.Context) (string, error) { return s.ver, nil }
+
+// FerretDB writes cannot be held (it has no such switch): the copy cuts its
+// sessions on the storage database for the instant of the copy, and a
+// request in that instant gets an error its driver retries.
+func (s *ferretStore) hold(_ context.Context, id, _ string) (func(context.Context) (Part, error), func(), error) {
+	save := func(ctx context.Context) (Part, error) {
+		n, err := s.copy(ctx, id)
+		if err != nil {
+			return Part{}, err
+		}
+		d, err := s.metadata(ctx, s.ckName(id))
+		if err != nil {
+			return Part{}, err
+		}
+		info, _ := json.Marshal(ferretInfo{Metadata: d})
+		return Part{Bytes: n, Info: info}, nil
+	}
+	return save, func() {}, nil
+}
+
+type ferretInfo struct {
+	// Metadata digests FerretDB's collection list, which it caches: a
+	// restore that changes it restarts FerretDB.
+	Metadata string `json:"metadata"`
+}
+
+// metadata digests every FerretDB metadata table of database db.
+func (s *ferretStore) metadata(ctx context.Context, db string) (string, error) {
+	u, err := url.Parse(s.t.Targets.MongoStorage)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + db
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `SELECT table_schema FROM information_schema.tables
+		WHERE table_name = '_ferretdb_database_metadata' ORDER BY 1`)
+	if err != nil {
+		return "", err
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, sc := range schemas {
+		var agg *string
+		q := fmt.Sprintf(`SELECT string_agg(_jsonb::text, ',' ORDER BY _jsonb->>'_id') FROM %s`,
+			pgx.Identifier{sc, "_ferretdb_database_metadata"}.Sanitize())
+		if err := conn.QueryRow(ctx, q).Scan(&agg); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\n", sc)
+		if agg != nil {
+			h.Write([]byte(*agg))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (s *ferretStore) restore(ctx context.Context, id, _ string, p Part, o Options) (string, error) {
+	var info ferretInfo
+	_ = json.Unmarshal(p.Info, &info)
+	before, err := s.metadata(ctx, s.db)
+	if err != nil {
+		return "", fmt.Errorf("read FerretDB's collections: %w", err)
+	}
+	spare, err := s.swapIn(ctx, id, nil)
+	if err != nil {
+		return "", err
+	}
+	what := "copied and renamed in the storage database"
+	if spare {
+		what = "renamed in the spare storage database"
+	}
+	if before == info.Metadata {
+		// FerretDB's connections to the old database were cut: the next
+		// request on each would fail once; a round of pings takes that hit.
+		// (A one-document find on the seed's marker collection: a count
+		// would decode a whole collection.)
+		for range 16 {
+			_ = s.client.Database(load.MongoDB).Collection("mossdev_seed").FindOne(ctx, bson.D{}).Err()
+		}
+		return what, nil
+	}
+	if o.Restart == nil {
+		return "", errors.New("FerretDB's collections changed under it: restart it (mossdev stop mongodb && mossdev start mongodb)")
+	}
+	if err := o.Restart(ctx, "mongodb"); err != nil {
+		return "", fmt.Errorf("restart FerretDB after its collections changed: %w", err)
+	}
+	return what + ", restarted FerretDB (its collections changed)", nil
+}
