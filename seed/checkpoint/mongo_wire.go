@@ -164,12 +164,7 @@ func (s *wireMongo) restore(ctx context.Context, id, _ string, p Part, _ Options
 		if err := createIndexes(ctx, live, tmp, specs); err != nil {
 			return "", fmt.Errorf("indexes of %s: %w", c, err)
 		}
-		err := s.client.Database("admin").RunCommand(ctx, bson.D{
-			{Key: "renameCollection", Value: s.db + "." + tmp},
-			{Key: "to", Value: s.db + "." + c},
-			{Key: "dropTarget", Value: true},
-		}).Err()
-		if err != nil {
+		if err := s.renameOver(ctx, live, tmp, c); err != nil {
 			return "", fmt.Errorf("swap in %s: %w", c, err)
 		}
 	}
@@ -185,6 +180,28 @@ func (s *wireMongo) restore(ctx context.Context, id, _ string, p Part, _ Options
 		}
 	}
 	return fmt.Sprintf("copied %d collections back and renamed them in", len(info.Indexes)), nil
+}
+
+// renameOver renames collection from over to in one step (dropTarget),
+// or, where the server lacks dropTarget (FerretDB 1.x), drops to first:
+// then a reader may miss the collection for an instant, and a restore
+// killed in between is finished by the next (its journal).
+func (s *wireMongo) renameOver(ctx context.Context, db *mongo.Database, from, to string) error {
+	rename := func(dropTarget bool) error {
+		cmd := bson.D{{Key: "renameCollection", Value: s.db + "." + from}, {Key: "to", Value: s.db + "." + to}}
+		if dropTarget {
+			cmd = append(cmd, bson.E{Key: "dropTarget", Value: true})
+		}
+		return s.client.Database("admin").RunCommand(ctx, cmd).Err()
+	}
+	err := rename(true)
+	if err == nil || !unsupported(err) {
+		return err
+	}
+	if err := db.Collection(to).Drop(ctx); err != nil {
+		return err
+	}
+	return rename(false)
 }
 
 func createIndexes(ctx context.Context, db *mongo.Database, coll string, specs []json.RawMessage) error {
