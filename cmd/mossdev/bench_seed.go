@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
@@ -23,7 +22,6 @@ type benchSeedOptions struct {
 	stack       string
 	keep        bool
 	rawLimit    int64
-	resets      int
 	alone       bool
 	json        bool
 	redisShards int
@@ -34,16 +32,14 @@ func newBenchSeed(g *globals) *cobra.Command {
 	o := &benchSeedOptions{}
 	c := &cobra.Command{
 		Use:   "seed",
-		Short: "Seed rates per store against each store's raw bulk rate, end-to-end cards/s, and reset time",
+		Short: "Seed rates per store against each store's raw bulk rate, and end-to-end cards/s",
 		Long: `In one run, on a throwaway stack (or --stack NAME):
   1. seeds it (all stores concurrently, as 'mossdev seed --force' does) and records rows/s per store
      and end-to-end cards/s;
   2. measures each store's raw bulk rate: the same driver and bulk path loading rows shaped like the
      seed's, prepared in memory first, one store at a time with nothing else running;
-  3. prints seed rate, raw rate and their ratio per store;
-  4. times 'mossdev reset' with nothing changed and after changing 1,000 card rows, --resets times
-     each (medians).
-The ratio says what generation and sharing the machine with the other stores cost each store.`,
+  3. prints seed rate, raw rate and their ratio per store.
+('mossdev bench reset' measures reset and checkpoints.) The ratio says what generation and sharing the machine with the other stores cost each store.`,
 		Example: `  mossdev bench seed                 # default scale (30k cards)
   mossdev bench seed --scale prod    # 1M cards, 6M hashtags: many minutes on 2 cores
   mossdev bench seed --stack dev --keep`,
@@ -55,7 +51,6 @@ The ratio says what generation and sharing the machine with the other stores cos
 	f.StringVar(&o.stack, "stack", "", "measure on this existing stack instead of a throwaway one (its data is replaced)")
 	f.BoolVar(&o.keep, "keep", false, "leave the throwaway stack up afterwards")
 	f.Int64Var(&o.rawLimit, "raw-limit", 500_000, "rows per store for the raw rate (0: as many as the seed loads)")
-	f.IntVar(&o.resets, "resets", 3, "reset measurements of each kind")
 	f.BoolVar(&o.alone, "alone", true, "also seed each store alone (mossdev seed --force --only STORE) to separate generation cost from sharing the machine")
 	f.BoolVar(&o.json, "json", false, "print the results as JSON")
 	f.IntVar(&o.redisShards, "redis-shards", 3, "Redis shards of the throwaway stack")
@@ -64,17 +59,14 @@ The ratio says what generation and sharing the machine with the other stores cos
 }
 
 type benchSeedResult struct {
-	Params      seed.Params         `json:"params"`
-	Counts      seed.Counts         `json:"counts"`
-	CPUs        int                 `json:"cpus"`
-	Seed        *load.Report        `json:"seed"`
-	Raw         []load.RawResult    `json:"raw"`
-	ResetClean  []time.Duration     `json:"resetUnchangedNs"`
-	ResetDirty  []time.Duration     `json:"resetAfterChangeNs"`
-	ResetReport *load.Report        `json:"lastReset"`
-	Alone       []load.StoreReport  `json:"alone,omitempty"`
-	PeakRSS     int64               `json:"peakRssBytes,omitempty"`
-	Stores      []benchSeedStoreRow `json:"stores"`
+	Params  seed.Params         `json:"params"`
+	Counts  seed.Counts         `json:"counts"`
+	CPUs    int                 `json:"cpus"`
+	Seed    *load.Report        `json:"seed"`
+	Raw     []load.RawResult    `json:"raw"`
+	Alone   []load.StoreReport  `json:"alone,omitempty"`
+	PeakRSS int64               `json:"peakRssBytes,omitempty"`
+	Stores  []benchSeedStoreRow `json:"stores"`
 }
 
 type benchSeedStoreRow struct {
@@ -161,22 +153,6 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 		}
 		res.Raw = append(res.Raw, r)
 	}
-	for i := range o.resets {
-		fmt.Fprintf(g.stderr, "reset %d/%d (unchanged, then after changing 1,000 cards)...\n", i+1, o.resets)
-		rr, err := load.Reset(ctx, t, load.Options{})
-		if err != nil {
-			return err
-		}
-		res.ResetClean = append(res.ResetClean, rr.Elapsed)
-		if err := touchCards(ctx, t); err != nil {
-			return err
-		}
-		rr, err = load.Reset(ctx, t, load.Options{})
-		if err != nil {
-			return err
-		}
-		res.ResetDirty, res.ResetReport = append(res.ResetDirty, rr.Elapsed), rr
-	}
 	raw := map[string]load.RawResult{}
 	for _, r := range res.Raw {
 		raw[r.Store] = r
@@ -245,13 +221,6 @@ func printBenchSeed(w io.Writer, r *benchSeedResult) {
 	fmt.Fprintf(w, "seed: all stores concurrently; alone: one store at a time (--only); raw: the bulk path alone on prepared rows, at most %d rows each\n", maxRawRows(r.Raw))
 	if r.PeakRSS > 0 {
 		fmt.Fprintf(w, "peak memory of this process (generator and loaders, not the servers): %d MB\n", r.PeakRSS>>20)
-	}
-	fmt.Fprintf(w, "reset: unchanged %.2fs, after changing 1,000 cards %.2fs (median of %d)\n",
-		median(r.ResetClean).Seconds(), median(r.ResetDirty).Seconds(), len(r.ResetClean))
-	if rr := r.ResetReport; rr != nil {
-		for _, s := range rr.Stores {
-			fmt.Fprintf(w, "  %-14s %.2fs  %s\n", s.Store, s.Elapsed.Seconds(), s.Action)
-		}
 	}
 }
 

@@ -4,7 +4,7 @@
 //
 //	PostgreSQL     pgx CopyFrom through PgBouncer, one transaction (foreign
 //	               keys dropped and re-added inside it); VACUUM ANALYZE; a
-//	               template database for reset; pg_prewarm
+//	               template database of the seeded state; pg_prewarm
 //	MariaDB        LOAD DATA LOCAL INFILE from a reader into a side table,
 //	               unique key built after, swapped in with one RENAME
 //	MongoDB        unordered InsertMany batches from several workers
@@ -24,12 +24,8 @@
 // repeated seed is a no-op and an interrupted one is finished by the next.
 // A PostgreSQL advisory lock keeps two seeds or resets off one stack.
 //
-// Reset returns each store to the last complete seed as cheaply as it can
-// find out what changed: PostgreSQL by copying the template database back;
-// MariaDB by CHECKSUM TABLE; the view log by a digest of the FerretDB
-// stand-in's storage (FerretTable) or an exact count; Elasticsearch by its
-// document count; S3 by one listing against the seeded MD5s; Redis and
-// RabbitMQ, whose seeded contents are small, by putting them back.
+// Returning to the seeded state (mossdev reset) is package
+// seed/checkpoint's: the seed's checkpoint, restored store by store.
 //
 // Writers take addresses (Targets), never a stack, so they load either
 // backend; TargetsFor reads them from a stack's Env. Raw measures each

@@ -268,20 +268,3 @@ func Count(ctx context.Context, es *elasticsearch.Client, index string) (int64, 
 	}
 	return body.Count, nil
 }
-
-// reset compares the document count with the seeded one and reindexes
-// when it differs. Documents changed in place are not detected; `mossdev
-// seed --force` reloads unconditionally.
-func (s *esStore) reset(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) (string, error) {
-	if prev.Holds(ds) {
-		if n, err := Count(ctx, s.es, CardsIndex); err == nil && n == prev.Rows {
-			m.add(m.total.Load())
-			return "unchanged (count)", nil
-		}
-	}
-	t0 := time.Now()
-	if err := s.load(ctx, ds, prev, m); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("changed: reindexed in %.1fs", time.Since(t0).Seconds()), nil
-}

@@ -18,10 +18,7 @@ import (
 // and verifying it 30-170 s. PostgreSQL does the same over the jsonb rows in
 // well under a second. Used only when the server says it is FerretDB and
 // its storage database is reachable; a real MongoDB (the docker backend)
-// is always read through the wire protocol. It only reads, except
-// DeleteAbove, which reset uses to drop documents added since the seed
-// (FerretDB caches collection metadata, never documents, so rows deleted
-// under it are simply gone).
+// is always read through the wire protocol. It only reads.
 type FerretTable struct {
 	Conn  *pgx.Conn
 	Table string // sanitized schema.table
@@ -67,15 +64,4 @@ func (f *FerretTable) Digest(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("digest %s: %w", f.Table, err)
 	}
 	return fmt.Sprintf("%d:%d", n, sum), nil
-}
-
-// DeleteAbove deletes the documents whose ObjectID is above top (FerretDB
-// stores it as lowercase hex, which sorts like the bytes) and returns how
-// many.
-func (f *FerretTable) DeleteAbove(ctx context.Context, top bson.ObjectID) (int64, error) {
-	tag, err := f.Conn.Exec(ctx, "DELETE FROM "+f.Table+" WHERE _jsonb->>'_id' > $1", top.Hex())
-	if err != nil {
-		return 0, fmt.Errorf("delete from %s: %w", f.Table, err)
-	}
-	return tag.RowsAffected(), nil
 }

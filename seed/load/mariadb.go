@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/mossdev/mossdev/seed"
@@ -228,21 +227,4 @@ func (s *mariaStore) checksum(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	return strconv.FormatInt(sum.Int64, 10), nil
-}
-
-// reset compares CHECKSUM TABLE (a full scan: ~0.1 s at default scale)
-// with the one taken at seed time and reloads only when they differ.
-func (s *mariaStore) reset(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) (string, error) {
-	if prev.Holds(ds) && prev.Digest != "" {
-		sum, err := s.checksum(ctx)
-		if err == nil && sum == prev.Digest {
-			m.add(m.total.Load())
-			return "unchanged (checksum)", nil
-		}
-	}
-	t0 := time.Now()
-	if err := s.load(ctx, ds, prev, m); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("changed: reloaded in %.1fs", time.Since(t0).Seconds()), nil
 }

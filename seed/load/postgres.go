@@ -14,10 +14,9 @@ import (
 	"github.com/mossdev/mossdev/seed"
 )
 
-// TemplateDB is the snapshot of the seeded app database that reset copies
-// back: CREATE DATABASE ... TEMPLATE copies files, which at default scale
-// is far faster than loading the rows again. Its comment holds the marker
-// of the seed it was taken from.
+// TemplateDB is the snapshot of the seeded app database, taken at the end
+// of a seed (CREATE DATABASE ... TEMPLATE copies files). Its comment holds
+// the marker of the seed it was taken from, which verify checks.
 const TemplateDB = "mossi_seed"
 
 // pgTables are the seeded tables, referencing ones last, and the ones
@@ -433,40 +432,3 @@ func CopyStrategy(ctx context.Context, super *pgx.Conn, db string) string {
 }
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// reset swaps the app database for a copy of the template: a file copy,
-// whatever changed and however much.
-func (s *pgStore) reset(ctx context.Context, ds *seed.Dataset, _ Marker, m *meter) (string, error) {
-	s.conn.Close(ctx)
-	super, err := pgx.Connect(ctx, s.t.PostgresSuper)
-	if err != nil {
-		return "", fmt.Errorf("connect as superuser: %w", err)
-	}
-	defer super.Close(context.WithoutCancel(ctx))
-	var owner string
-	db := s.t.AppDB()
-	if err := super.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, db).Scan(&owner); err != nil {
-		return "", fmt.Errorf("read owner of %s: %w", db, err)
-	}
-	dbID := pgx.Identifier{db}.Sanitize()
-	strategy := CopyStrategy(ctx, super, TemplateDB)
-	err = s.t.Exclusive(ctx, super, func() error {
-		if _, err := super.Exec(ctx, "DROP DATABASE IF EXISTS "+dbID); err != nil {
-			return err
-		}
-		_, err := super.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s OWNER %s TEMPLATE %s STRATEGY %s",
-			dbID, pgx.Identifier{owner}.Sanitize(), pgx.Identifier{TemplateDB}.Sanitize(), strategy))
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("restore %s from %s: %w", db, TemplateDB, err)
-	}
-	if err := s.reconnect(ctx); err != nil {
-		return "", err
-	}
-	if err := s.prewarm(ctx); err != nil {
-		return "", err
-	}
-	m.add(m.total.Load())
-	return "restored from template " + TemplateDB, nil
-}

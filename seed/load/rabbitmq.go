@@ -193,12 +193,3 @@ func Publishing(j seed.Job) amqp.Publishing {
 		Body:            j.Body,
 	}
 }
-
-// reset purges and republishes: the jobs are few, and a drained queue is
-// the common change.
-func (s *rabbitStore) reset(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) (string, error) {
-	if err := s.load(ctx, ds, prev, m); err != nil {
-		return "", err
-	}
-	return "purged and republished jobs", nil
-}

@@ -166,12 +166,3 @@ func (s *redisStore) setAll(ctx context.Context, entries iter.Seq2[string, []byt
 	}
 	return n, g.Wait()
 }
-
-// reset puts the entries back: a few thousand SETs at most, faster than
-// finding out what changed.
-func (s *redisStore) reset(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) (string, error) {
-	if err := s.load(ctx, ds, prev, m); err != nil {
-		return "", err
-	}
-	return "re-put hot-card entries", nil
-}

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -25,8 +23,8 @@ import (
 )
 
 // Objects mossdev keeps in the image bucket beside the card images: the
-// marker, and the MD5 of every seeded image in blocks of etagBlock ids, so
-// reset can tell exactly which images changed from one bucket listing.
+// marker, and the MD5 of every seeded image in blocks of etagBlock ids (a
+// record of what was seeded, independent of the bucket's ETags).
 const (
 	s3MarkerKey = "_mossdev/seed.json"
 	s3EtagsDir  = "_mossdev/etags/"
@@ -153,7 +151,7 @@ func (s *s3Store) putImages(ctx context.Context, ds *seed.Dataset, blocks []int6
 // scratch prefix): workers take blocks of etagBlock object numbers (1..n)
 // and put object(i) for each, so generating an object (PNG encoding, the
 // CPU-heavy part for images) happens in the workers too. With record, each
-// block's MD5s are stored as well, for reset to compare.
+// block's MD5s are stored as well.
 func (s *s3Store) putBlocks(ctx context.Context, blocks []int64, n int64, object func(i int64) (key string, body []byte, err error), record bool, m *meter) error {
 	g, ctx := errgroup.WithContext(ctx)
 	work := make(chan int64)
@@ -275,26 +273,6 @@ func PurgeCDN(ctx context.Context, t Targets) error {
 	return nil
 }
 
-// seededEtags reads the MD5 records of every block.
-func (s *s3Store) seededEtags(ctx context.Context, cards int64) ([][]byte, error) {
-	blocks := blocksOf(cards)
-	out := make([][]byte, len(blocks))
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
-	for _, b := range blocks {
-		g.Go(func() error {
-			res, err := s.c.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: aws.String(etagKey(b))})
-			if err != nil {
-				return fmt.Errorf("get %s: %w", etagKey(b), err)
-			}
-			defer res.Body.Close()
-			out[b], err = io.ReadAll(res.Body)
-			return err
-		})
-	}
-	return out, g.Wait()
-}
-
 // Object is one listed object.
 type Object struct {
 	Key, ETag string // ETag without quotes
@@ -357,89 +335,4 @@ func CardIDOfKey(key string) (int64, bool) {
 		return 0, false
 	}
 	return id, true
-}
-
-// reset lists the bucket and compares each image's ETag (the MD5 of its
-// bytes) with the seeded one: images added since are deleted, changed or
-// missing ones are generated and put again, and the CDN is purged if
-// anything changed. Listing is the cost: about 1,000 keys per request.
-func (s *s3Store) reset(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) (string, error) {
-	if !prev.Holds(ds) {
-		t0 := time.Now()
-		if err := s.load(ctx, ds, prev, m); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("not as seeded: reloaded in %.1fs", time.Since(t0).Seconds()), nil
-	}
-	cards := ds.Counts().Cards
-	sums, err := s.seededEtags(ctx, cards)
-	if err != nil { // the MD5 records are gone: nothing to compare with
-		t0 := time.Now()
-		if err := s.load(ctx, ds, prev, m); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("seed records missing: reloaded in %.1fs", time.Since(t0).Seconds()), nil
-	}
-	seen := make([]bool, cards+1)
-	var extra []string
-	var redo []int64
-	var mu sync.Mutex
-	err = ListBucket(ctx, s.c, s.bucket, func(o Object) {
-		if strings.HasPrefix(o.Key, "_mossdev/") {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		m.add(1)
-		id, ok := CardIDOfKey(o.Key)
-		if !ok || id > cards {
-			extra = append(extra, o.Key)
-			return
-		}
-		seen[id] = true
-		b := (id - 1) / etagBlock
-		off := 16 * ((id - 1) % etagBlock)
-		want := ""
-		if int(b) < len(sums) && int(off)+16 <= len(sums[b]) {
-			want = hex.EncodeToString(sums[b][off : off+16])
-		}
-		if o.ETag != want {
-			redo = append(redo, id)
-		}
-	})
-	if err != nil {
-		return "", err
-	}
-	for id := int64(1); id <= cards; id++ {
-		if !seen[id] {
-			redo = append(redo, id)
-		}
-	}
-	if len(extra) == 0 && len(redo) == 0 {
-		return "unchanged (listing)", nil
-	}
-	for i := 0; i < len(extra); i += 1000 {
-		if err := s.deleteKeys(ctx, extra[i:min(i+1000, len(extra))]); err != nil {
-			return "", err
-		}
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.workers)
-	for _, id := range redo {
-		g.Go(func() error {
-			img, err := ds.Image(id)
-			if err != nil {
-				return err
-			}
-			_, err = s.put(gctx, seed.ImageKey(id), img, "image/png")
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return "", err
-	}
-	if err := s.purgeCDN(ctx); err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("restored %d images, deleted %d objects", len(redo), len(extra)), nil
 }

@@ -41,9 +41,8 @@ type Marker struct {
 	// Extent is the most cards an unfinished load may have written objects
 	// for: where the S3 clean-up must look, since S3 keys are per card id.
 	Extent int64 `json:"extent,omitempty"`
-	// Digest is a store-specific summary of the loaded state that reset
-	// compares to detect changes cheaply (MariaDB CHECKSUM TABLE, the S3
-	// listing).
+	// Digest is a store-specific summary of the loaded state (MariaDB
+	// CHECKSUM TABLE, the S3 listing).
 	Digest string `json:"digest,omitempty"`
 	// Storage is a digest of a stand-in's storage (FerretTable.Digest).
 	Storage string `json:"storage,omitempty"`
@@ -99,9 +98,6 @@ type store interface {
 	// clean, bulk write (counting rows on m), marker "complete". prev is
 	// the marker found before, for clean-up of an earlier load.
 	load(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) error
-	// reset returns the store to ds as seeded, doing as little as it can,
-	// and says what it did.
-	reset(ctx context.Context, ds *seed.Dataset, prev Marker, m *meter) (string, error)
 	close()
 }
 
