@@ -1,0 +1,227 @@
+package traffic
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Latencies are recorded in an HDR histogram (microseconds, 1 µs to 1 min,
+// 3 significant digits): p99 from a fixed-bucket histogram would be off by a
+// bucket's width exactly where a load test looks.
+const (
+	histMin = 1
+	histMax = int64(time.Minute / time.Microsecond)
+	histSig = 3
+)
+
+// flowStats is one flow's figures: cumulative for the summary, and a
+// window that each snapshot reads and restarts, for the live table.
+type flowStats struct {
+	ops, errs atomic.Int64
+	mu        sync.Mutex
+	all, win  *hdrhistogram.Histogram
+	winOps    int64
+	winErrs   int64
+	lastErr   string
+}
+
+func newFlowStats() *flowStats {
+	return &flowStats{all: hdrhistogram.New(histMin, histMax, histSig), win: hdrhistogram.New(histMin, histMax, histSig)}
+}
+
+func (f *flowStats) record(d time.Duration, err error) {
+	us := max(histMin, min(histMax, d.Microseconds()))
+	f.ops.Add(1)
+	f.mu.Lock()
+	_ = f.all.RecordValue(us) // clamped to the range: cannot fail
+	_ = f.win.RecordValue(us)
+	f.winOps++
+	if err != nil {
+		f.errs.Add(1)
+		f.winErrs++
+		f.lastErr = err.Error()
+	}
+	f.mu.Unlock()
+}
+
+// shardStats counts one Redis shard's cache reads.
+type shardStats struct {
+	hits, misses, fallbacks, direct atomic.Int64
+}
+
+// Stats are a run's live figures. Safe for concurrent use.
+type Stats struct {
+	t0       time.Time
+	flows    map[string]*flowStats
+	shards   []*shardStats
+	cdnHits  atomic.Int64
+	cdnMiss  atomic.Int64
+	jobs     atomic.Int64 // flush jobs published
+	flushed  atomic.Int64 // flush jobs committed by the in-process worker
+	depth    atomic.Int64 // write-behind queue depth, polled; -1 unknown
+	degraded atomic.Int64 // views counted in PostgreSQL directly (shard down)
+
+	pendMu  sync.Mutex
+	pending map[string]time.Time // task id -> publish time, until flushed
+
+	lastMu  sync.Mutex
+	lastAt  time.Time
+	lastOps map[string]int64
+}
+
+func newStats(shards int) *Stats {
+	s := &Stats{t0: time.Now(), flows: map[string]*flowStats{}, pending: map[string]time.Time{},
+		lastOps: map[string]int64{}}
+	s.lastAt = s.t0
+	for _, f := range Flows {
+		s.flows[f] = newFlowStats()
+	}
+	for range shards {
+		s.shards = append(s.shards, &shardStats{})
+	}
+	s.depth.Store(-1)
+	return s
+}
+
+func (s *Stats) published(taskID string) {
+	s.jobs.Add(1)
+	s.pendMu.Lock()
+	s.pending[taskID] = time.Now()
+	s.pendMu.Unlock()
+}
+
+// flushedJob is the in-process worker's report of a commit.
+func (s *Stats) flushedJob(taskID string) {
+	s.flushed.Add(1)
+	s.pendMu.Lock()
+	delete(s.pending, taskID)
+	s.pendMu.Unlock()
+}
+
+// lag is the age of the oldest job published by this run and not yet
+// flushed by the in-process worker (0 when none is pending).
+func (s *Stats) lag(now time.Time) time.Duration {
+	s.pendMu.Lock()
+	defer s.pendMu.Unlock()
+	var oldest time.Time
+	for _, t := range s.pending {
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return 0
+	}
+	return now.Sub(oldest)
+}
+
+// FlowFigures are one flow's figures.
+type FlowFigures struct {
+	Flow   string  `json:"flow"`
+	Ops    int64   `json:"ops"`
+	Errors int64   `json:"errors"`
+	Rate   float64 `json:"opsPerSec"` // over the window (the run, in a summary)
+	P50    float64 `json:"p50Ms"`
+	P99    float64 `json:"p99Ms"`
+	Max    float64 `json:"maxMs"`
+	// LastError is the latest error's text, for the table's note.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// ShardFigures are one Redis shard's cache reads.
+type ShardFigures struct {
+	Shard     int     `json:"shard"`
+	Hits      int64   `json:"hits"`
+	Misses    int64   `json:"misses"`
+	Fallbacks int64   `json:"fallbacks"` // reads that went to PostgreSQL because the shard did not answer
+	HitRatio  float64 `json:"hitRatio"`
+}
+
+// Snapshot is the figures at one moment.
+type Snapshot struct {
+	Elapsed     time.Duration  `json:"elapsedNs"`
+	Window      time.Duration  `json:"windowNs"`
+	Ops         int64          `json:"ops"`
+	Errors      int64          `json:"errors"`
+	Rate        float64        `json:"opsPerSec"`
+	Flows       []FlowFigures  `json:"flows"`
+	Shards      []ShardFigures `json:"shards"`
+	CDNHitRatio float64        `json:"cdnHitRatio"`
+	CDNFetches  int64          `json:"cdnFetches"`
+	Jobs        int64          `json:"jobsPublished"`
+	Flushed     int64          `json:"jobsFlushed"` // by the in-process worker
+	QueueDepth  int64          `json:"queueDepth"`  // -1 when unknown
+	Lag         time.Duration  `json:"writeBehindLagNs"`
+	Degraded    int64          `json:"viewsCountedInPostgres"`
+}
+
+// Snapshot reads the figures; window latencies and rates cover the time
+// since the previous Snapshot (summary: the whole run).
+func (s *Stats) Snapshot(summary bool) Snapshot {
+	now := time.Now()
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	win := now.Sub(s.lastAt)
+	if summary {
+		win = now.Sub(s.t0)
+	}
+	snap := Snapshot{Elapsed: now.Sub(s.t0), Window: win, Jobs: s.jobs.Load(), Flushed: s.flushed.Load(),
+		QueueDepth: s.depth.Load(), Lag: s.lag(now), Degraded: s.degraded.Load()}
+	var winOps int64
+	for _, name := range Flows {
+		f := s.flows[name]
+		f.mu.Lock()
+		h, n := f.win, f.winOps
+		if summary {
+			h, n = f.all, f.ops.Load()
+		}
+		ff := FlowFigures{Flow: name, Ops: f.ops.Load(), Errors: f.errs.Load(),
+			P50: ms(h.ValueAtQuantile(50)), P99: ms(h.ValueAtQuantile(99)), Max: ms(h.Max()), LastError: f.lastErr}
+		if win > 0 {
+			ff.Rate = float64(n) / win.Seconds()
+		}
+		if !summary {
+			f.win.Reset()
+			f.winOps, f.winErrs = 0, 0
+		}
+		f.mu.Unlock()
+		winOps += n
+		snap.Ops += ff.Ops
+		snap.Errors += ff.Errors
+		snap.Flows = append(snap.Flows, ff)
+	}
+	if win > 0 {
+		snap.Rate = float64(winOps) / win.Seconds()
+	}
+	for i, sh := range s.shards {
+		f := ShardFigures{Shard: i, Hits: sh.hits.Load(), Misses: sh.misses.Load(), Fallbacks: sh.fallbacks.Load()}
+		if n := f.Hits + f.Misses + f.Fallbacks; n > 0 {
+			f.HitRatio = float64(f.Hits) / float64(n)
+		}
+		snap.Shards = append(snap.Shards, f)
+	}
+	h, m := s.cdnHits.Load(), s.cdnMiss.Load()
+	snap.CDNFetches = h + m
+	if h+m > 0 {
+		snap.CDNHitRatio = float64(h) / float64(h+m)
+	}
+	if !summary {
+		s.lastAt = now
+	}
+	return snap
+}
+
+func ms(us int64) float64 { return float64(us) / 1000 }
+
+// Flow returns the figures of one flow.
+func (s Snapshot) Flow(name string) FlowFigures {
+	for _, f := range s.Flows {
+		if f.Flow == name {
+			return f
+		}
+	}
+	return FlowFigures{Flow: name}
+}
