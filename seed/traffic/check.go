@@ -466,7 +466,7 @@ func checkPosts(ctx context.Context, t load.Targets, pg *pgxpool.Pool, posts []p
 			r.mismatch("card %d: not in PostgreSQL: %v", c.ID, err)
 			continue
 		}
-		if got.Text != c.Text || got.UserID != c.UserID || got.ImageKey != c.ImageKey || !reflect.DeepEqual(got.Tags, c.Tags) ||
+		if got.Text != c.Text || got.UserID != c.UserID || got.ImageKey != c.ImageKey || !slices.Equal(got.Tags, c.Tags) ||
 			!reflect.DeepEqual(got.Location, c.Location) {
 			r.mismatch("card %d: PostgreSQL row differs from what was posted", c.ID)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esutil"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mossdev/mossdev/seed"
@@ -140,6 +141,10 @@ func newPGPool(ctx context.Context, url string, conns int) (*pgxpool.Pool, error
 	return pool, nil
 }
 
+// opTimeout bounds one operation: a store that hangs shows as errors, not
+// as a run that never ends.
+const opTimeout = 10 * time.Second
+
 // runner holds a run's clients and state.
 type runner struct {
 	t      load.Targets
@@ -154,6 +159,7 @@ type runner struct {
 	mongo  *mongo.Client
 	views  *mongo.Collection
 	es     *elasticsearch.Client
+	bulk   esutil.BulkIndexer
 	s3     *s3.Client
 	cdn    *http.Client
 	redis  *shards
@@ -214,7 +220,9 @@ func (r *runner) connect(ctx context.Context) error {
 		if err := esErr(res, err); err != nil {
 			return fmt.Errorf("elasticsearch: %w", err)
 		}
-		return nil
+		r.bulk, err = esutil.NewBulkIndexer(esutil.BulkIndexerConfig{Client: es, Index: load.CardsIndex,
+			NumWorkers: 1, FlushInterval: 200 * time.Millisecond, FlushBytes: 1 << 20})
+		return err
 	})
 	g.Go(func() (err error) {
 		r.s3 = load.NewS3(r.t.S3)
@@ -234,6 +242,7 @@ func (r *runner) connect(ctx context.Context) error {
 }
 
 func (r *runner) close() {
+	r.flushIndex()
 	if r.pg != nil {
 		r.pg.Close()
 	}
@@ -248,6 +257,18 @@ func (r *runner) close() {
 	}
 	if r.pub != nil {
 		r.pub.close()
+	}
+}
+
+// flushIndex sends the posts still waiting for the bulk indexer.
+func (r *runner) flushIndex() {
+	if r.bulk != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := r.bulk.Close(ctx); err != nil {
+			r.stats.flows[Post].fail(fmt.Errorf("elasticsearch: flush bulk index: %w", err))
+		}
+		r.bulk = nil
 	}
 }
 
@@ -364,15 +385,19 @@ func Run(ctx context.Context, t load.Targets, o Options) (*Result, error) {
 				}
 				op := r.plan.op(i)
 				t0 := time.Now()
-				err := r.do(runCtx, op)
-				if err != nil && runCtx.Err() != nil {
-					continue // cut short by the end of the run: not the store's fault
-				}
+				// An operation begun is finished, even past the deadline or
+				// after Ctrl-C: one cut between its writes (a view logged but
+				// not counted) would be an inconsistency the run made itself.
+				octx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+				err := r.do(octx, op)
+				cancel()
 				r.stats.flows[op.flow].record(time.Since(t0), err)
 			}
 		})
 	}
 	wg.Wait()
+	r.flushIndex()
+	r.stats.opsDone()
 	switch {
 	case ctx.Err() != nil:
 		res.Stopped = "interrupted"

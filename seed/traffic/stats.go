@@ -47,9 +47,27 @@ func (f *flowStats) record(d time.Duration, err error) {
 	f.mu.Unlock()
 }
 
+// fail counts an error found after the operation returned (a background
+// write that failed).
+func (f *flowStats) fail(err error) {
+	f.errs.Add(1)
+	f.mu.Lock()
+	f.winErrs++
+	f.lastErr = err.Error()
+	f.mu.Unlock()
+}
+
 // shardStats counts one Redis shard's cache reads.
 type shardStats struct {
 	hits, misses, fallbacks, direct atomic.Int64
+}
+
+// opsDone records the end of the operations: a summary's rates are over
+// the time operations ran, not the drain after them.
+func (s *Stats) opsDone() {
+	s.endMu.Lock()
+	s.end = time.Now()
+	s.endMu.Unlock()
 }
 
 // Stats are a run's live figures. Safe for concurrent use.
@@ -66,6 +84,9 @@ type Stats struct {
 
 	pendMu  sync.Mutex
 	pending map[string]time.Time // task id -> publish time, until flushed
+
+	endMu sync.Mutex
+	end   time.Time // when the last operation finished; zero while running
 
 	lastMu  sync.Mutex
 	lastAt  time.Time
@@ -90,6 +111,14 @@ func (s *Stats) published(taskID string) {
 	s.jobs.Add(1)
 	s.pendMu.Lock()
 	s.pending[taskID] = time.Now()
+	s.pendMu.Unlock()
+}
+
+// unpublished takes back a job whose publish failed.
+func (s *Stats) unpublished(taskID string) {
+	s.jobs.Add(-1)
+	s.pendMu.Lock()
+	delete(s.pending, taskID)
 	s.pendMu.Unlock()
 }
 
@@ -165,10 +194,16 @@ func (s *Stats) Snapshot(summary bool) Snapshot {
 	s.lastMu.Lock()
 	defer s.lastMu.Unlock()
 	win := now.Sub(s.lastAt)
+	elapsed := now.Sub(s.t0)
 	if summary {
-		win = now.Sub(s.t0)
+		s.endMu.Lock()
+		if !s.end.IsZero() {
+			elapsed = s.end.Sub(s.t0)
+		}
+		s.endMu.Unlock()
+		win = elapsed
 	}
-	snap := Snapshot{Elapsed: now.Sub(s.t0), Window: win, Jobs: s.jobs.Load(), Flushed: s.flushed.Load(),
+	snap := Snapshot{Elapsed: elapsed, Window: win, Jobs: s.jobs.Load(), Flushed: s.flushed.Load(),
 		QueueDepth: s.depth.Load(), Lag: s.lag(now), Degraded: s.degraded.Load()}
 	var winOps int64
 	for _, name := range Flows {
