@@ -259,11 +259,11 @@ func (o *trafficOut) summary(r *traffic.Result) {
 	p := r.Params
 	fmt.Fprintf(o.w, "traffic over dataset seed %d (%d cards), workload seed %d, mix %s: stopped by %s\n", p.Seed, p.Cards, r.Seed, r.Mix, r.Stopped)
 	trafficTable(o.w, r.Summary, true)
-	drained := "the in-process worker flushed every job"
-	if !r.Drained {
-		drained = "queue not drained here (no in-process worker, or it did not finish)"
+	if r.Drained {
+		fmt.Fprintln(o.w, "the in-process worker flushed every job the run published; the queue is empty")
+	} else {
+		fmt.Fprintln(o.w, "the queue was not drained here (--no-worker, or the worker did not finish): run `mossdev worker --until-empty`")
 	}
-	fmt.Fprintf(o.w, "write-behind: %d jobs published, %d flushed here; %s\n", r.Summary.Jobs, r.Summary.Flushed, drained)
 }
 
 func (o *trafficOut) check(rep *traffic.CheckReport) {
@@ -307,7 +307,7 @@ func (o *trafficOut) check(rep *traffic.CheckReport) {
 
 // trafficTable prints per-flow figures, then the cache, CDN and queue.
 func trafficTable(w io.Writer, s traffic.Snapshot, summary bool) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FLOW\tOPS/S\tOPS\tERRORS\tP50 MS\tP99 MS\t")
 	for _, f := range s.Flows {
 		if f.Ops == 0 && f.Errors == 0 {

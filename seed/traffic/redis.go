@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +28,18 @@ type shards struct {
 	down []atomic.Int64 // unix nanos until which the shard is skipped
 }
 
+// quietRedis silences go-redis's own log (one line per failed dial, dozens
+// a second while a shard is down): the run counts and reports shard
+// failures itself. The logger is process-wide; mossdev logs nothing else
+// through it.
+var quietRedis sync.Once
+
+type noLog struct{}
+
+func (noLog) Printf(context.Context, string, ...any) {}
+
 func newShards(ctx context.Context, urls []string) (*shards, error) {
+	quietRedis.Do(func() { redis.SetLogger(noLog{}) })
 	if len(urls) == 0 {
 		return nil, errors.New("no redis shards")
 	}
