@@ -291,6 +291,11 @@ func (o *trafficOut) check(rep *traffic.CheckReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", c.Name, res, c.Checked, c.Mismatches)
 	}
 	tw.Flush()
+	for _, c := range rep.Checks {
+		if c.Note != "" {
+			fmt.Fprintf(o.w, "%s: %s\n", c.Name, c.Note)
+		}
+	}
 	if len(rep.Degraded) > 0 {
 		fmt.Fprintf(o.w, "%d cards had views counted in postgres directly (a shard was down): left out of the count checks\n", len(rep.Degraded))
 	}

@@ -262,3 +262,43 @@ func shards(t *testing.T, tg load.Targets) []*redis.Client {
 	}
 	return out
 }
+
+// A dead shard is a mode: reads of its cards fall back to PostgreSQL and
+// are counted as such, new viewers of its cards are counted in PostgreSQL
+// directly, nothing errors or panics, and the check passes for the rest.
+func TestDeadShardFallsBackToPostgres(t *testing.T) {
+	tg := targets(t)
+	s := stacktest.Stack(t)
+	t.Cleanup(func() {
+		if _, err := s.Start(context.WithoutCancel(t.Context()), "redis-1"); err != nil {
+			t.Errorf("start redis-1 again: %v", err)
+		}
+		reset(t)
+	})
+	if err := s.Stop(t.Context(), "redis-1"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := traffic.Run(t.Context(), tg, traffic.Options{Rate: 200, Duration: 4 * time.Second, Seed: 3, Worker: true,
+		Mix: traffic.Mix{traffic.Read: 60, traffic.View: 40}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Summary
+	for _, sh := range sum.Shards {
+		t.Logf("redis-%d: hits %d misses %d fallbacks %d", sh.Shard, sh.Hits, sh.Misses, sh.Fallbacks)
+	}
+	t.Logf("views counted in postgres directly: %d; errors %d", sum.Degraded, sum.Errors)
+	if sum.Errors > 0 {
+		t.Errorf("%d errors with a shard down (read: %s; view: %s)", sum.Errors, sum.Flow(traffic.Read).LastError, sum.Flow(traffic.View).LastError)
+	}
+	if sum.Shards[1].Fallbacks == 0 || sum.Shards[1].Hits+sum.Shards[1].Misses > 0 {
+		t.Errorf("redis-1 down: %+v, want every read of its cards a fallback", sum.Shards[1])
+	}
+	if sum.Shards[0].Fallbacks > 0 || sum.Shards[2].Fallbacks > 0 {
+		t.Errorf("live shards fell back: %+v %+v", sum.Shards[0], sum.Shards[2])
+	}
+	rep := mustCheck(t, tg, res)
+	if sum.Degraded > 0 && len(rep.Degraded) == 0 {
+		t.Errorf("%d views counted directly, but the check names no degraded card", sum.Degraded)
+	}
+}
