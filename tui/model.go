@@ -156,8 +156,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.flash != "" && time.Since(m.flashAt) > flashFor {
 			m.flash = ""
 		}
-		cmds = append(cmds, m.readLogs(), tickStatus(m.opt.StatusEvery))
+		cmds = append(cmds, m.readLogs(), pollTraffic(m.src), tickStatus(m.opt.StatusEvery))
 		return m, tea.Batch(cmds...)
+	case trafficMsg:
+		m.w.traffic = msg.snap
+		return m, nil
 	case countersTickMsg:
 		return m, tea.Batch(m.readCounters(), tickCounters(m.opt.CountersEvery))
 	case settledMsg:

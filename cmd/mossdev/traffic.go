@@ -112,7 +112,13 @@ func runTraffic(ctx context.Context, g *globals, o *trafficOptions) error {
 	for _, w := range warnings {
 		out.event(w)
 	}
-	opts.OnSnapshot = out.snapshot
+	// The terminal UI (another process) draws the rates on its arrows
+	// from the figures published in the stack's directory.
+	opts.OnSnapshot = func(snap traffic.Snapshot) {
+		out.snapshot(snap)
+		_ = traffic.WriteLive(s.Dir(), snap)
+	}
+	defer traffic.RemoveLive(s.Dir())
 	opts.OnError = func(err error) { out.event(err.Error()) }
 	t := load.TargetsFor(env)
 	res, err := traffic.Run(ctx, t, opts)

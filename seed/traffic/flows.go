@@ -47,7 +47,12 @@ var errNoCard = errors.New("no such card")
 
 // loadCard reads a card row with its hashtags, as the app's model does.
 func (r *runner) loadCard(ctx context.Context, id int64) (seed.Card, error) {
-	return loadCardFrom(ctx, r.pg, id)
+	c, err := loadCardFrom(ctx, r.pg, id)
+	if errors.Is(err, errNoCard) {
+		r.stats.use(StorePostgres, nil)
+		return c, err
+	}
+	return c, r.stats.use(StorePostgres, err)
 }
 
 func loadCardFrom(ctx context.Context, pg *pgxpool.Pool, id int64) (seed.Card, error) {
@@ -89,6 +94,7 @@ func (r *runner) read(ctx context.Context, o op) error {
 	st := r.stats.shards[i]
 	if r.redis.up(i) {
 		_, err := r.redis.c[i].Get(ctx, key).Bytes()
+		r.stats.use(StoreRedis, notNil(err))
 		switch {
 		case err == nil:
 			st.hits.Add(1)
@@ -119,7 +125,7 @@ func (r *runner) read(ctx context.Context, o op) error {
 	if err != nil {
 		return err
 	}
-	if err := r.redis.c[i].SetNX(ctx, key, val, r.o.CacheTTL).Err(); err != nil {
+	if err := r.stats.use(StoreRedis, r.redis.c[i].SetNX(ctx, key, val, r.o.CacheTTL).Err()); err != nil {
 		r.redis.fail(i, err)
 		return fmt.Errorf("redis-%d: set %s: %w", i, key, err)
 	}
@@ -135,6 +141,7 @@ func (r *runner) countedViewers(ctx context.Context, card int64) (int64, bool) {
 		return 0, false
 	}
 	n, err := r.redis.c[i].SCard(ctx, key).Result()
+	r.stats.use(StoreRedis, err)
 	if err != nil {
 		r.redis.fail(i, err)
 		return 0, false
@@ -170,7 +177,7 @@ func (r *runner) view(ctx context.Context, o op) error {
 		viewer = viewer%r.plan.users + 1
 	}
 	doc := load.ViewDoc{ID: bson.NewObjectID(), CardID: o.card, UserID: viewer, ViewedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	if _, err := r.views.InsertOne(ctx, doc); err != nil {
+	if _, err := r.views.InsertOne(ctx, doc); r.stats.use(StoreMongo, err) != nil {
 		return fmt.Errorf("mongodb: insert view: %w", err)
 	}
 	r.ledger.viewed(o.card, doc.ID)
@@ -179,6 +186,7 @@ func (r *runner) view(ctx context.Context, o op) error {
 	i := r.redis.of(key)
 	if r.redis.up(i) {
 		n, isNew, err := r.countViewer(ctx, i, o.card, viewer)
+		r.stats.use(StoreRedis, err)
 		if err == nil {
 			if !isNew {
 				return nil
@@ -188,7 +196,7 @@ func (r *runner) view(ctx context.Context, o op) error {
 			// Pending before publishing: the worker may flush it before the
 			// confirm is back.
 			r.stats.published(j.TaskID)
-			if err := r.pub.publish(ctx, j); err != nil {
+			if err := r.stats.use(StoreRabbit, r.pub.publish(ctx, j)); err != nil {
 				r.stats.unpublished(j.TaskID)
 				return fmt.Errorf("rabbitmq: %w", err)
 			}
@@ -298,7 +306,7 @@ func (r *runner) viewDirect(ctx context.Context, i int, card, viewer int64) erro
 	if !isNew {
 		return nil
 	}
-	if _, err := r.pg.Exec(ctx, "UPDATE cards SET unique_view_count = unique_view_count + 1 WHERE id = $1", card); err != nil {
+	if _, err := r.pg.Exec(ctx, "UPDATE cards SET unique_view_count = unique_view_count + 1 WHERE id = $1", card); r.stats.use(StorePostgres, err) != nil {
 		return fmt.Errorf("postgres: count view of card %d: %w", card, err)
 	}
 	r.stats.degraded.Add(1)
@@ -353,12 +361,12 @@ func (r *runner) post(ctx context.Context, o op) error {
 		}
 		return nil
 	})
-	if err != nil {
+	if r.stats.use(StorePostgres, err) != nil {
 		return fmt.Errorf("postgres: insert card %d: %w", id, err)
 	}
 	for _, t := range c.Tags {
 		if _, err := r.maria.ExecContext(ctx, `INSERT INTO hashtags (id, name, card_count) VALUES (?, ?, 1)
-			ON DUPLICATE KEY UPDATE card_count = card_count + 1`, t.ID, t.Name); err != nil {
+			ON DUPLICATE KEY UPDATE card_count = card_count + 1`, t.ID, t.Name); r.stats.use(StoreMaria, err) != nil {
 			return fmt.Errorf("mariadb: count hashtag %q: %w", t.Name, err)
 		}
 	}
@@ -373,9 +381,10 @@ func (r *runner) post(ctx context.Context, o op) error {
 			if err == nil {
 				err = fmt.Errorf("%s: %s", res.Error.Type, res.Error.Reason)
 			}
+			r.stats.use(StoreElasticsearch, err)
 			r.stats.flows[Post].fail(fmt.Errorf("elasticsearch: index card %d: %w", id, err))
 		}})
-	if err != nil {
+	if r.stats.use(StoreElasticsearch, err) != nil {
 		return fmt.Errorf("elasticsearch: index card %d: %w", id, err)
 	}
 	img, err := r.ds.Image(id)
@@ -386,7 +395,7 @@ func (r *runner) post(ctx context.Context, o op) error {
 	_, err = r.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(r.t.S3.Bucket), Key: aws.String(c.ImageKey),
 		Body: bytes.NewReader(img), ContentType: aws.String("image/png"), ContentLength: aws.Int64(int64(len(img))),
 		ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sum[:]))})
-	if err != nil {
+	if r.stats.use(StoreS3, err) != nil {
 		return fmt.Errorf("s3: put %s: %w", c.ImageKey, err)
 	}
 	r.ledger.post(c, hex.EncodeToString(sum[:]))
@@ -454,7 +463,7 @@ func (r *runner) search(ctx context.Context, o op) error {
 		prefix := string(runes[:min(len(runes), 1+o.r.IntN(2))])
 		rows, err := r.maria.QueryContext(ctx, "SELECT id, name, card_count FROM hashtags WHERE name LIKE ? ORDER BY name LIMIT 20",
 			likeEscape(prefix)+"%")
-		if err != nil {
+		if r.stats.use(StoreMaria, err) != nil {
 			return fmt.Errorf("mariadb: hashtag search: %w", err)
 		}
 		defer rows.Close()
@@ -486,7 +495,7 @@ func (r *runner) search(ctx context.Context, o op) error {
 func (r *runner) esSearch(ctx context.Context, body []byte, what string) error {
 	res, err := r.es.Search(r.es.Search.WithIndex(load.CardsIndex), r.es.Search.WithBody(bytes.NewReader(body)),
 		r.es.Search.WithContext(ctx))
-	if err := esErr(res, err); err != nil {
+	if err := r.stats.use(StoreElasticsearch, esErr(res, err)); err != nil {
 		return fmt.Errorf("elasticsearch: %s search: %w", what, err)
 	}
 	return nil
@@ -507,13 +516,14 @@ func (r *runner) image(ctx context.Context, o op) error {
 	}
 	res, err := r.cdn.Do(req)
 	if err != nil {
+		r.stats.use(StoreCDN, err)
 		return fmt.Errorf("cdn: get %s: %w", seed.ImageKey(o.card), err)
 	}
 	defer res.Body.Close()
 	if _, err := io.Copy(io.Discard, res.Body); err != nil {
 		return fmt.Errorf("cdn: read %s: %w", seed.ImageKey(o.card), err)
 	}
-	if res.StatusCode != http.StatusOK {
+	if r.stats.use(StoreCDN, statusErr(res.StatusCode)) != nil {
 		return fmt.Errorf("cdn: get %s: %s (X-Cache %q)", seed.ImageKey(o.card), res.Status, res.Header.Get("X-Cache"))
 	}
 	if strings.Contains(strings.ToLower(res.Header.Get("X-Cache")), "hit") {
@@ -536,5 +546,20 @@ func esErr(res *esapi.Response, err error) error {
 		return fmt.Errorf("%s: %s", res.Status(), bytes.TrimSpace(b))
 	}
 	_, _ = io.Copy(io.Discard, res.Body)
+	return nil
+}
+
+// notNil is err, except a cache miss, which is no failure.
+func notNil(err error) error {
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return err
+}
+
+func statusErr(code int) error {
+	if code != http.StatusOK {
+		return errors.New(http.StatusText(code))
+	}
 	return nil
 }

@@ -339,7 +339,15 @@ func Run(ctx context.Context, t load.Targets, o Options) (*Result, error) {
 	defer func() { stopBG(); bgWG.Wait() }()
 	if o.Worker {
 		bgWG.Go(func() {
-			_ = Work(bg, t, WorkerOptions{OnFlush: func(f Flush) { r.stats.flushedJob(f.TaskID) }, OnError: r.report}, nil)
+			_ = Work(bg, t, WorkerOptions{
+				OnFlush: func(f Flush) {
+					r.stats.use(StoreWorker, nil)
+					r.stats.flushedJob(f.TaskID)
+				},
+				OnError: func(err error) {
+					r.stats.use(StoreWorker, err)
+					r.report(err)
+				}}, nil)
 		})
 	}
 	bgWG.Go(func() { r.pollDepth(bg, o.Interval) })

@@ -57,6 +57,30 @@ func (f *flowStats) fail(err error) {
 	f.mu.Unlock()
 }
 
+// Stores an operation touches, as the figures name them: each is one
+// arrow of the architecture view. StoreWorker is the write-behind worker's
+// commits (RabbitMQ → PostgreSQL).
+const (
+	StorePostgres      = "postgres"
+	StoreRedis         = "redis"
+	StoreMongo         = "mongodb"
+	StoreMaria         = "mariadb"
+	StoreElasticsearch = "elasticsearch"
+	StoreS3            = "s3"
+	StoreCDN           = "cdn"
+	StoreRabbit        = "rabbitmq"
+	StoreWorker        = "worker"
+)
+
+// Stores lists them in report order.
+var Stores = []string{StorePostgres, StoreRedis, StoreMongo, StoreMaria, StoreElasticsearch, StoreS3, StoreCDN, StoreRabbit, StoreWorker}
+
+// storeStats counts calls to one store.
+type storeStats struct {
+	n, errs         atomic.Int64
+	lastN, lastErrs int64 // at the previous snapshot
+}
+
 // shardStats counts one Redis shard's cache reads.
 type shardStats struct {
 	hits, misses, fallbacks, direct atomic.Int64
@@ -81,6 +105,7 @@ type Stats struct {
 	flushed  atomic.Int64 // flush jobs committed by the in-process worker
 	depth    atomic.Int64 // write-behind queue depth, polled; -1 unknown
 	degraded atomic.Int64 // views counted in PostgreSQL directly (shard down)
+	stores   map[string]*storeStats
 
 	pendMu  sync.Mutex
 	pending map[string]time.Time // task id -> publish time, until flushed
@@ -97,6 +122,10 @@ func newStats(shards int) *Stats {
 	s := &Stats{t0: time.Now(), flows: map[string]*flowStats{}, pending: map[string]time.Time{},
 		lastOps: map[string]int64{}}
 	s.lastAt = s.t0
+	s.stores = map[string]*storeStats{}
+	for _, n := range Stores {
+		s.stores[n] = &storeStats{}
+	}
 	for _, f := range Flows {
 		s.flows[f] = newFlowStats()
 	}
@@ -105,6 +134,16 @@ func newStats(shards int) *Stats {
 	}
 	s.depth.Store(-1)
 	return s
+}
+
+// use counts one call to a store and whether it failed; it returns err.
+func (s *Stats) use(store string, err error) error {
+	st := s.stores[store]
+	st.n.Add(1)
+	if err != nil {
+		st.errs.Add(1)
+	}
+	return err
 }
 
 func (s *Stats) published(taskID string) {
@@ -185,6 +224,17 @@ type Snapshot struct {
 	QueueDepth  int64          `json:"queueDepth"`  // -1 when unknown
 	Lag         time.Duration  `json:"writeBehindLagNs"`
 	Degraded    int64          `json:"viewsCountedInPostgres"`
+	// Stores are the calls to each store over the window: the arrows of
+	// the architecture view.
+	Stores []StoreFigures `json:"stores"`
+}
+
+// StoreFigures are one store's calls.
+type StoreFigures struct {
+	Store  string  `json:"store"`
+	Calls  int64   `json:"calls"`
+	Rate   float64 `json:"callsPerSec"` // over the window
+	Errors int64   `json:"windowErrors"`
 }
 
 // Snapshot reads the figures; window latencies and rates cover the time
@@ -238,6 +288,22 @@ func (s *Stats) Snapshot(summary bool) Snapshot {
 		}
 		snap.Shards = append(snap.Shards, f)
 	}
+	for _, name := range Stores {
+		st := s.stores[name]
+		n, e := st.n.Load(), st.errs.Load()
+		f := StoreFigures{Store: name, Calls: n, Errors: e - st.lastErrs}
+		dn := n - st.lastN
+		if summary {
+			dn, f.Errors = n, e
+		}
+		if win > 0 {
+			f.Rate = float64(dn) / win.Seconds()
+		}
+		if !summary {
+			st.lastN, st.lastErrs = n, e
+		}
+		snap.Stores = append(snap.Stores, f)
+	}
 	h, m := s.cdnHits.Load(), s.cdnMiss.Load()
 	snap.CDNFetches = h + m
 	if h+m > 0 {
@@ -250,6 +316,16 @@ func (s *Stats) Snapshot(summary bool) Snapshot {
 }
 
 func ms(us int64) float64 { return float64(us) / 1000 }
+
+// Store returns the figures of one store.
+func (s Snapshot) Store(name string) StoreFigures {
+	for _, f := range s.Stores {
+		if f.Store == name {
+			return f
+		}
+	}
+	return StoreFigures{Store: name}
+}
 
 // Flow returns the figures of one flow.
 func (s Snapshot) Flow(name string) FlowFigures {

@@ -187,3 +187,38 @@ func TestLikeEscape(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestLiveFigures(t *testing.T) {
+	dir := t.TempDir()
+	if _, ok := ReadLive(dir, time.Second); ok {
+		t.Fatal("figures read from an empty directory")
+	}
+	st := newStats(2)
+	st.use(StoreRedis, nil)
+	st.use(StoreRedis, errors.New("down"))
+	st.flows[Read].record(3*time.Millisecond, nil)
+	snap := st.Snapshot(false)
+	if f := snap.Store(StoreRedis); f.Calls != 2 || f.Errors != 1 || f.Rate <= 0 {
+		t.Fatalf("redis figures %+v", f)
+	}
+	if f := st.Snapshot(false).Store(StoreRedis); f.Errors != 0 || f.Rate != 0 {
+		t.Fatalf("second window still counts the first one's calls: %+v", f)
+	}
+	if err := WriteLive(dir, snap); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := ReadLive(dir, time.Second)
+	if !ok || got.Store(StoreRedis).Calls != 2 || got.Flow(Read).Ops != 1 {
+		t.Fatalf("read back %+v (%v)", got, ok)
+	}
+	if _, ok := ReadLive(dir, -time.Second); ok {
+		t.Fatal("stale figures read")
+	}
+	RemoveLive(dir)
+	if _, ok := ReadLive(dir, time.Second); ok {
+		t.Fatal("figures read after RemoveLive")
+	}
+	if sum := st.Snapshot(true); sum.Store(StoreRedis).Errors != 1 || sum.Flow(Read).Ops != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+}
