@@ -263,7 +263,8 @@ func (o *trafficOut) summary(r *traffic.Result) {
 		o.lines = 0
 	}
 	p := r.Params
-	fmt.Fprintf(o.w, "traffic over dataset seed %d (%d cards), workload seed %d, mix %s: stopped by %s\n", p.Seed, p.Cards, r.Seed, r.Mix, r.Stopped)
+	why := map[string]string{"duration": "--duration reached", "count": "--count reached", "interrupted": "interrupted"}[r.Stopped]
+	fmt.Fprintf(o.w, "traffic over dataset seed %d (%d cards), workload seed %d, mix %s: ended, %s\n", p.Seed, p.Cards, r.Seed, r.Mix, why)
 	trafficTable(o.w, r.Summary, true)
 	if r.Drained {
 		fmt.Fprintln(o.w, "the in-process worker flushed every job the run published; the queue is empty")

@@ -414,8 +414,13 @@ func Run(ctx context.Context, t load.Targets, o Options) (*Result, error) {
 	default:
 		res.Stopped = "duration"
 	}
-	if o.Worker && ctx.Err() == nil {
+	switch {
+	case o.Worker && ctx.Err() == nil:
 		res.Drained = r.drain(ctx, o.DrainTimeout)
+	case o.Worker:
+		// Interrupted: a short grace for the jobs already published, so the
+		// stop leaves little behind in the queue, but no long wait.
+		res.Drained = r.drain(context.Background(), 3*time.Second)
 	}
 	close(reporting)
 	repWG.Wait()
