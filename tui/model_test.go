@@ -482,3 +482,38 @@ func TestArchitectureShowsTrafficRatesOnEveryArrow(t *testing.T) {
 		t.Errorf("after traffic the arrows still show rates:\n%s", scr)
 	}
 }
+
+// togglerSource is a fake stack whose `t` starts and stops traffic.
+type togglerSource struct {
+	*fakeSource
+	on bool
+}
+
+func (s *togglerSource) ToggleTraffic() (string, error) {
+	s.on = !s.on
+	if s.on {
+		return "traffic started", nil
+	}
+	return "traffic stopped", nil
+}
+
+func TestTKeyTogglesTraffic(t *testing.T) {
+	f := newFake()
+	m := ready(t, f, 80, 24)
+	press(m, "2")
+	_, cmd := m.Update(kp("t"))
+	m.Update(cmd())
+	if !strings.Contains(screen(m), "run `mossdev traffic` in another terminal") {
+		t.Errorf("t without a toggler does not say how to run traffic:\n%s", screen(m))
+	}
+	src := &togglerSource{fakeSource: f}
+	m2 := New(context.Background(), src, Options{})
+	m2.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for _, want := range []string{"traffic started", "traffic stopped"} {
+		_, cmd := m2.Update(kp("t"))
+		m2.Update(cmd())
+		if !strings.Contains(screen(m2), want) {
+			t.Errorf("after t the screen lacks %q:\n%s", want, screen(m2))
+		}
+	}
+}

@@ -65,6 +65,30 @@ type Direr interface{ Dir() string }
 
 var _ Direr = (*stack.Stack)(nil)
 
+// TrafficToggler is an optional Source capability: `t` starts app-shaped
+// traffic (as `mossdev traffic` does) or stops the run it started, and
+// says what it did. Without it `t` says how to run traffic from a shell.
+type TrafficToggler interface {
+	ToggleTraffic() (string, error)
+}
+
+// trafficToggledMsg reports a toggle.
+type trafficToggledMsg struct {
+	text string
+	err  error
+}
+
+func toggleTraffic(src Source) tea.Cmd {
+	return func() tea.Msg {
+		t, ok := src.(TrafficToggler)
+		if !ok {
+			return trafficToggledMsg{text: "run `mossdev traffic` in another terminal: its rates show on the arrows here"}
+		}
+		text, err := t.ToggleTraffic()
+		return trafficToggledMsg{text, err}
+	}
+}
+
 // trafficFresh is how old published figures may be: a run publishes every
 // second; older means it ended (or died) and the arrows go back to counts.
 const trafficFresh = 3 * time.Second

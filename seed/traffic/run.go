@@ -37,6 +37,10 @@ type Options struct {
 	Mix Mix
 	// Seed makes the operations reproducible.
 	Seed uint64
+	// Warmup runs operations for this long before Duration starts, and
+	// forgets their figures: connection pools fill, the cache warms, the
+	// viewer sets of popular cards are built. Only with Duration.
+	Warmup time.Duration
 	// Concurrency is how many operations may be in flight (default 32).
 	Concurrency int
 	// Worker runs the write-behind worker in this process, and makes Run
@@ -70,6 +74,8 @@ func (o Options) Validate() error {
 		return bad("--count", fmt.Sprintf("count %d is negative", o.Count), "give a number of operations, or 0 for no bound")
 	case o.Duration == 0 && o.Count == 0:
 		return bad("--duration", "neither a duration nor a count bounds the run", "give --duration 30s or --count 1000")
+	case o.Warmup < 0 || o.Warmup > 0 && o.Duration == 0:
+		return bad("warm-up", fmt.Sprintf("warm-up %v", o.Warmup), "give a warm-up >= 0, with a duration")
 	case o.Concurrency < 0:
 		return bad("concurrency", fmt.Sprintf("%d in flight", o.Concurrency), "give a number above 0")
 	}
@@ -371,7 +377,11 @@ func Run(ctx context.Context, t load.Targets, o Options) (*Result, error) {
 	runCtx := ctx
 	var cancel context.CancelFunc = func() {}
 	if o.Duration > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, o.Duration)
+		runCtx, cancel = context.WithTimeout(ctx, o.Warmup+o.Duration)
+	}
+	if o.Warmup > 0 {
+		warm := time.AfterFunc(o.Warmup, r.stats.restart)
+		defer warm.Stop()
 	}
 	defer cancel()
 	// The burst lets a worker that was held up (a slow op) catch up, up to

@@ -86,6 +86,39 @@ type shardStats struct {
 	hits, misses, fallbacks, direct atomic.Int64
 }
 
+// restart forgets every figure so far: the end of a warm-up. Operations
+// still in flight may land in either period; a warm-up is about connection
+// pools and caches, not exact counts.
+func (s *Stats) restart() {
+	s.lastMu.Lock()
+	defer s.lastMu.Unlock()
+	now := time.Now()
+	s.t0, s.lastAt = now, now
+	for _, f := range s.flows {
+		f.mu.Lock()
+		f.ops.Store(0)
+		f.errs.Store(0)
+		f.all.Reset()
+		f.win.Reset()
+		f.winOps, f.winErrs, f.lastErr = 0, 0, ""
+		f.mu.Unlock()
+	}
+	for _, sh := range s.shards {
+		sh.hits.Store(0)
+		sh.misses.Store(0)
+		sh.fallbacks.Store(0)
+		sh.direct.Store(0)
+	}
+	for _, st := range s.stores {
+		st.n.Store(0)
+		st.errs.Store(0)
+		st.lastN, st.lastErrs = 0, 0
+	}
+	s.cdnHits.Store(0)
+	s.cdnMiss.Store(0)
+	s.degraded.Store(0)
+}
+
 // opsDone records the end of the operations: a summary's rates are over
 // the time operations ran, not the drain after them.
 func (s *Stats) opsDone() {

@@ -31,7 +31,7 @@ var params = seed.Params{Seed: 11, Scale: seed.Small}
 var seedOnce sync.Once
 var seedErr error
 
-func targets(t *testing.T) load.Targets {
+func targets(t testing.TB) load.Targets {
 	t.Helper()
 	tg := load.TargetsFor(stacktest.Runtime(t))
 	seedOnce.Do(func() {
