@@ -114,7 +114,8 @@ func (u uiSource) ToggleTraffic() (string, error) {
 	go func(done chan struct{}) {
 		defer close(done)
 		defer traffic.RemoveLive(dir)
-		_, _ = traffic.Run(ctx, tg, traffic.Options{Rate: uiTrafficRate, Duration: uiTrafficFor, Worker: true,
+		// A new workload seed each time: a demo wants new viewers, not a replay.
+		_, _ = traffic.Run(ctx, tg, traffic.Options{Rate: uiTrafficRate, Duration: uiTrafficFor, Worker: true, Seed: uint64(time.Now().UnixNano()),
 			OnSnapshot: func(s traffic.Snapshot) { _ = traffic.WriteLive(dir, s) }})
 	}(t.done)
 	return fmt.Sprintf("traffic started: %d ops/s for up to %s, through every data path (t stops it)", uiTrafficRate, uiTrafficFor), nil
