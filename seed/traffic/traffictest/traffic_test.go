@@ -140,6 +140,12 @@ func TestBoundedRunLeavesTheStoresAgreeing(t *testing.T) {
 			t.Errorf("redis-%d holds no keys", i)
 		}
 	}
+
+	// Nothing the run wrote is beyond reset: the seeded state verifies again.
+	reset(t)
+	if rep, err := verify.Run(t.Context(), tg, verify.Options{}); err != nil {
+		t.Fatalf("verify after traffic and reset: %v\n%s", err, strings.Join(rep.Failures(), "\n"))
+	}
 }
 
 // The same seed and count make the same operations.
