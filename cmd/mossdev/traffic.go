@@ -109,6 +109,13 @@ func runTraffic(ctx context.Context, g *globals, o *trafficOptions) error {
 		return err
 	}
 	out := newTrafficOut(g.stdout, g.stderr, o.json)
+	out.head = fmt.Sprintf("traffic on %s: target %g ops/s, mix %s", s.Name(), o.rate, mix)
+	if o.duration > 0 {
+		out.head += fmt.Sprintf(", for %s", o.duration)
+	}
+	if o.count > 0 {
+		out.head += fmt.Sprintf(", %d ops at most", o.count)
+	}
 	for _, w := range warnings {
 		out.event(w)
 	}
@@ -187,6 +194,7 @@ type trafficOut struct {
 	lines  int // lines of the table drawn last
 	last   time.Time
 	events []string // recent notes for the table
+	head   string   // the table's first line
 	seen   map[string]time.Time
 }
 
@@ -229,6 +237,7 @@ func (o *trafficOut) snapshot(s traffic.Snapshot) {
 		}{"snapshot", s})
 	case o.tty:
 		var b strings.Builder
+		fmt.Fprintf(&b, "%s · %s (Ctrl-C stops)\n", o.head, s.Elapsed.Round(time.Second))
 		trafficTable(&b, s, false)
 		for _, e := range o.events {
 			fmt.Fprintln(&b, e)

@@ -308,3 +308,34 @@ func TestDeadShardFallsBackToPostgres(t *testing.T) {
 		t.Errorf("%d views counted directly, but the check names no degraded card", sum.Degraded)
 	}
 }
+
+// With no worker in the run, the flush jobs wait in the queue (the lag
+// grows); a worker started afterwards drains them and the check passes.
+func TestJobsWaitForALaterWorker(t *testing.T) {
+	tg := targets(t)
+	t.Cleanup(func() { reset(t) })
+	res, err := traffic.Run(t.Context(), tg, traffic.Options{Rate: 300, Count: 600, Seed: 21,
+		Mix: traffic.Mix{traffic.View: 80, traffic.Read: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := res.Summary.Jobs
+	if jobs == 0 || res.Drained || res.Summary.Flushed != 0 {
+		t.Fatalf("jobs %d, flushed %d, drained %v: want jobs queued and none flushed", jobs, res.Summary.Flushed, res.Drained)
+	}
+	if n := queueDepth(t, tg); int64(n) < jobs {
+		t.Fatalf("queue holds %d, the run published %d", n, jobs)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var st traffic.WorkerStats
+	done := make(chan error, 1)
+	go func() { done <- traffic.Work(ctx, tg, traffic.WorkerOptions{Prefetch: 16, Concurrency: 4}, &st) }()
+	mustCheck(t, tg, res) // waits for the drain
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st.Flushed.Load() < jobs || st.Rejected.Load() != 0 || st.Failed.Load() != 0 {
+		t.Errorf("worker flushed %d (rejected %d, failed %d), the run published %d", st.Flushed.Load(), st.Rejected.Load(), st.Failed.Load(), jobs)
+	}
+}
