@@ -125,9 +125,16 @@ func (r *runner) read(ctx context.Context, o op) error {
 	if err != nil {
 		return err
 	}
-	if err := r.stats.use(StoreRedis, r.redis.c[i].SetNX(ctx, key, val, r.o.CacheTTL).Err()); err != nil {
+	set, err := r.redis.c[i].SetNX(ctx, key, val, r.o.CacheTTL).Result()
+	if err := r.stats.use(StoreRedis, err); err != nil {
 		r.redis.fail(i, err)
 		return fmt.Errorf("redis-%d: set %s: %w", i, key, err)
+	}
+	// A viewer counted between our SCARD and our SET found no entry to
+	// update; looking again after the SET closes that window (a viewer
+	// counted later finds the entry and updates it itself).
+	if n, ok := r.countedViewers(ctx, o.card); set && ok && n > c.UniqueViewCount {
+		r.updateEntry(ctx, o.card, n)
 	}
 	return nil
 }
