@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
 
-	"github.com/charmbracelet/x/term"
+	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/seed/traffic"
 	"github.com/mossdev/mossdev/stack"
@@ -59,7 +58,10 @@ write-behind queue depth and lag. A live table on a terminal, JSON lines with --
 the end (also after Ctrl-C, which stops cleanly: operations in flight finish).
 
 --check waits for the queue to drain, then checks that the stores agree about everything the run
-wrote (exit 1 naming each mismatch). The run changes the seeded data: 'mossdev reset' undoes it.`,
+wrote (exit 1 naming each mismatch). The run changes the seeded data: 'mossdev reset' undoes it.
+
+Exit codes: 0 after a run (errors are figures of it), 1 when --check finds a mismatch, 2 for bad
+input (flags, a stack not seeded or missing a service), 130 after Ctrl-C.`,
 		Example: `  mossdev traffic --duration 30s
   mossdev traffic --rate 500 --duration 1m --mix read=70,view=20,post=5,search=5
   mossdev traffic --count 2000 --seed 7 --check --json`,
@@ -73,7 +75,7 @@ wrote (exit 1 naming each mismatch). The run changes the seeded data: 'mossdev r
 	f.StringVar(&o.mix, "mix", traffic.DefaultMix, "each flow's share: read, view, post, search, image")
 	f.Uint64Var(&o.seed, "seed", 1, "workload seed: the same seed and --count make the same operations")
 	f.IntVar(&o.concurrency, "concurrency", 32, "operations in flight at most")
-	f.BoolVar(&o.noWorker, "no-worker", false, "do not consume the flush jobs here (run `mossdev worker` or a Celery worker)")
+	f.BoolVar(&o.noWorker, "no-worker", false, "do not consume the flush jobs here (run 'mossdev worker' or a Celery worker)")
 	f.BoolVar(&o.check, "check", false, "after the run, wait for the queue to drain and check the stores agree (exit 1 if not)")
 	f.BoolVar(&o.json, "json", false, "JSON lines on stdout: a snapshot a second, then the summary (and the check)")
 	return c
@@ -199,9 +201,8 @@ type trafficOut struct {
 }
 
 func newTrafficOut(w, ew io.Writer, asJSON bool) *trafficOut {
-	f, ok := w.(*os.File)
-	tty := !asJSON && ok && term.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb"
-	return &trafficOut{w: w, ew: ew, json: asJSON, tty: tty, seen: map[string]time.Time{}}
+	mode := display.ModeFor(w, asJSON, false) // the table goes to stdout: it is the command's output
+	return &trafficOut{w: w, ew: ew, json: mode == display.JSON, tty: mode == display.TTY, seen: map[string]time.Time{}}
 }
 
 // event notes an error or warning, each distinct message at most every 5 s.
