@@ -281,6 +281,9 @@ func (o *trafficOut) summary(r *traffic.Result) {
 	} else {
 		fmt.Fprintln(o.w, "the queue was not drained here (--no-worker, or the worker did not finish): run `mossdev worker --until-empty`")
 	}
+	if r.Summary.Ops > 0 {
+		fmt.Fprintln(o.w, "the run changed the seeded data (`mossdev verify` reports it as such): `mossdev reset` returns to the seed")
+	}
 }
 
 func (o *trafficOut) check(rep *traffic.CheckReport) {
