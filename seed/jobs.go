@@ -92,17 +92,26 @@ func (d *Dataset) job(c Card) Job {
 	delta := min(c.UniqueViewCount, 1+r.intn(20))
 	eta := end.Add(time.Duration(5+r.intn(55)) * time.Second)
 	origin := fmt.Sprintf("gen%d@mossi-api-%02d", 1000+r.intn(30000), 1+r.intn(8))
+	return NewJob(id, c.ID, delta, c.UniqueViewCount, eta, origin)
+}
 
-	args := "[" + strconv.FormatInt(c.ID, 10) + ", " + strconv.FormatInt(delta, 10) + "]"
-	uvc := strconv.FormatInt(c.UniqueViewCount, 10)
+// NewJob is the flush job for card: the write-behind task writing the
+// absolute count uniqueViewCount (delta is for logs), task id taskID (a
+// UUID), not to run before eta, published by origin ("gen<pid>@<host>").
+// The seed's jobs and the traffic workload's are made here, so both are
+// the same Celery message.
+func NewJob(taskID string, card, delta, uniqueViewCount int64, eta time.Time, origin string) Job {
+	id := taskID
+	args := "[" + strconv.FormatInt(card, 10) + ", " + strconv.FormatInt(delta, 10) + "]"
+	uvc := strconv.FormatInt(uniqueViewCount, 10)
 	body := "[" + args + `, {"unique_view_count": ` + uvc +
 		`}, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]`
 
 	return Job{
 		TaskID:          id,
-		CardID:          c.ID,
+		CardID:          card,
 		Delta:           delta,
-		UniqueViewCount: c.UniqueViewCount,
+		UniqueViewCount: uniqueViewCount,
 		ETA:             eta,
 		Exchange:        WriteBehindName,
 		RoutingKey:      WriteBehindName,
@@ -124,7 +133,7 @@ func (d *Dataset) job(c Card) Job {
 			"timelimit":     []any{nil, nil},
 			"root_id":       id,
 			"parent_id":     nil,
-			"argsrepr":      "(" + strconv.FormatInt(c.ID, 10) + ", " + strconv.FormatInt(delta, 10) + ")",
+			"argsrepr":      "(" + strconv.FormatInt(card, 10) + ", " + strconv.FormatInt(delta, 10) + ")",
 			"kwargsrepr":    "{'unique_view_count': " + uvc + "}",
 			"origin":        origin,
 			"ignore_result": false,

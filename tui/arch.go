@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/seed/traffic"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/services/cdn"
 	"github.com/mossdev/mossdev/stack/services/elasticsearch"
@@ -323,7 +325,57 @@ func (a *archView) labels() map[string]string {
 			l["hit"] = compact(v)
 		}
 	}
+	a.trafficLabels(l)
 	return l
+}
+
+// trafficLabels puts a running traffic command's rates on the arrows in
+// place of the stored counts: calls a second to each store over the last
+// second, the cache and CDN hit ratios, the write-behind lag.
+func (a *archView) trafficLabels(l map[string]string) {
+	t := a.w.traffic
+	if t == nil {
+		return
+	}
+	rate := func(store string) string { return perSec(t.Store(store).Rate) }
+	l["app-pgb"] = rate(traffic.StorePostgres) + " queries"
+	var hits, reads int64
+	for _, sh := range t.Shards {
+		hits += sh.Hits
+		reads += sh.Hits + sh.Misses + sh.Fallbacks
+	}
+	l["redis"] = rate(traffic.StoreRedis)
+	if reads > 0 {
+		l["redis"] += fmt.Sprintf(" · %.0f%% hits", 100*float64(hits)/float64(reads))
+	}
+	l["wb"] = rate(traffic.StoreRabbit)
+	if t.Lag >= 100*time.Millisecond {
+		l["wb"] += " · lag " + t.Lag.Round(100*time.Millisecond).String()
+	}
+	l["workers"] = rate(traffic.StoreWorker)
+	l["views"] = rate(traffic.StoreMongo)
+	l["tags"] = rate(traffic.StoreMaria)
+	l["docs"] = rate(traffic.StoreElasticsearch)
+	l["objects"] = rate(traffic.StoreS3) + " puts"
+	l["hit"] = rate(traffic.StoreCDN)
+	if t.CDNFetches > 0 {
+		l["hit"] += fmt.Sprintf(" · %.0f%% hits", 100*t.CDNHitRatio)
+	}
+}
+
+// perSec is a rate as an arrow shows it: "340/s", "1.2k/s".
+func perSec(r float64) string {
+	if r >= 1000 {
+		return fmt.Sprintf("%.1fk/s", r/1000)
+	}
+	return fmt.Sprintf("%.0f/s", r)
+}
+
+// trafficStore is the traffic figures' store behind an arrow's target box.
+var trafficStore = map[string]string{
+	"pgbouncer": traffic.StorePostgres, "postgres": traffic.StoreWorker, "redis": traffic.StoreRedis,
+	"haproxy": traffic.StoreRabbit, "rabbitmq": traffic.StoreRabbit, "mongodb": traffic.StoreMongo,
+	"mariadb": traffic.StoreMaria, "elasticsearch": traffic.StoreElasticsearch, "s3": traffic.StoreS3, "cdn": traffic.StoreCDN,
 }
 
 // diagram draws the boxes and arrows.
@@ -353,6 +405,10 @@ func (a *archView) diagram() []string {
 	// arrow is a flow that currently fails.
 	arrowTo := func(id string) int {
 		if b := a.find(id); b != nil && a.boxState(b) == stack.StateUnhealthy {
+			return styleOf(stack.StateUnhealthy, false)
+		}
+		// Under traffic, an arrow whose calls failed in the last second.
+		if t := a.w.traffic; t != nil && t.Store(trafficStore[id]).Errors > 0 {
 			return styleOf(stack.StateUnhealthy, false)
 		}
 		return dim
@@ -419,7 +475,11 @@ func (a *archView) diagram() []string {
 
 	// Row B: app → Redis shards → write-behind jobs → HAProxy → RabbitMQ → PostgreSQL.
 	shards := len(redis.members)
-	c.text(trunk+2, 3, truncate(fmt.Sprintf("shard = crc32(key) %% %d", shards)+or(" · "+l["keys"], ""), 36), dim)
+	shardText := fmt.Sprintf("shard = crc32(key) %% %d", shards) + or(" · "+l["keys"], "")
+	if l["redis"] != "" { // under traffic: the rate, not the stored keys
+		shardText = fmt.Sprintf("crc32(key) %% %d · %s", shards, l["redis"])
+	}
+	c.text(trunk+2, 3, truncate(shardText, 40), dim)
 	c.harrow(trunk+1, redis.x-1, 5, "", arrowTo("redis"), lbl)
 	flow(right(redis)+1, 4, "write-behind jobs")
 	c.harrow(right(redis), hap.x-1, 5, or(l["wb"], "…"), arrowTo("haproxy"), lbl)
@@ -433,6 +493,9 @@ func (a *archView) diagram() []string {
 		c.set(up, 3, '│', ws)
 		c.set(up, 4, '┴', styleOf(a.boxState(rmq), a.boxes[a.box] == rmq))
 		text := "workers write · " + or(l["cards"], "…")
+		if w := l["workers"]; w != "" {
+			text = "workers write · " + w
+		}
 		c.text(up-2-len([]rune(text)), 3, text, dim)
 	}
 
@@ -443,7 +506,11 @@ func (a *archView) diagram() []string {
 	c.harrow(trunk+1, maria.x-1, 10, "hashtag search · "+or(l["tags"], "…"), arrowTo("mariadb"), lbl)
 	c.harrow(trunk+1, es.x-1, 12, "search & geo · "+or(l["docs"], "…"), arrowTo("elasticsearch"), lbl)
 	c.harrow(trunk+1, s3.x-1, 14, "images · "+or(l["objects"], "…"), arrowTo("s3"), lbl)
-	c.harrow(right(s3), cdn.x-1, 14, "misses · "+or(l["hit"], "…"), arrowTo("cdn"), lbl)
+	cdnLabel := "misses · " + or(l["hit"], "…")
+	if a.w.traffic != nil { // fetches through the CDN a second, and its hit ratio
+		cdnLabel = l["hit"]
+	}
+	c.harrow(right(s3), cdn.x-1, 14, cdnLabel, arrowTo("cdn"), lbl)
 	return c.render()
 }
 

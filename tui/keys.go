@@ -9,6 +9,7 @@ type KeyMap struct {
 	Detail, Back, NextView, PrevView   key.Binding
 	Services, Architecture             key.Binding
 	Stop, Start, Restart, Reveal       key.Binding
+	Traffic                            key.Binding
 	Yes, No                            key.Binding
 	Help, Quit                         key.Binding
 }
@@ -35,6 +36,7 @@ func DefaultKeyMap() *KeyMap {
 		Start:        b([]string{"u"}, "u", "start"),
 		Restart:      b([]string{"r"}, "r", "restart"),
 		Reveal:       b([]string{"v"}, "v", "show/hide secrets"),
+		Traffic:      b([]string{"t"}, "t", "start/stop traffic"),
 		Yes:          b([]string{"y", "Y"}, "y", "confirm"),
 		No:           b([]string{"n", "N", "esc"}, "n/esc", "cancel"),
 		Help:         b([]string{"?"}, "?", "all keys"),
@@ -60,7 +62,8 @@ func (h helpKeys) ShortHelp() []key.Binding {
 		return []key.Binding{k.Back, reveal, k.Stop, k.Start, k.Restart, more, quit}
 	case ScreenArchitecture:
 		move := key.NewBinding(key.WithKeys("left"), key.WithHelp("←↑↓→", "select"))
-		return []key.Binding{move, k.Detail, views, k.Stop, k.Start, k.Restart, more, quit}
+		traffic := key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "traffic"))
+		return []key.Binding{move, k.Detail, views, k.Stop, k.Start, k.Restart, traffic, more, quit}
 	}
 	move := key.NewBinding(key.WithKeys("up"), key.WithHelp("↑↓", "select"))
 	return []key.Binding{move, k.Detail, views, k.Stop, k.Start, k.Restart, more, quit}
@@ -71,7 +74,7 @@ func (h helpKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Left, k.Right, k.Top, k.Bottom},
 		{k.Detail, k.Back, k.NextView, k.Services, k.Architecture, k.Reveal},
-		{k.Stop, k.Start, k.Restart, k.Yes, k.No},
+		{k.Stop, k.Start, k.Restart, k.Traffic, k.Yes, k.No},
 		{k.Help, k.Quit},
 	}
 }

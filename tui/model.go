@@ -156,8 +156,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.flash != "" && time.Since(m.flashAt) > flashFor {
 			m.flash = ""
 		}
-		cmds = append(cmds, m.readLogs(), tickStatus(m.opt.StatusEvery))
+		cmds = append(cmds, m.readLogs(), pollTraffic(m.src), tickStatus(m.opt.StatusEvery))
 		return m, tea.Batch(cmds...)
+	case trafficMsg:
+		m.w.traffic = msg.snap
+		return m, nil
+	case trafficToggledMsg:
+		if msg.err != nil {
+			m.say(true, "traffic: %s", shortErr(msg.err.Error()))
+		} else {
+			m.say(false, "%s", msg.text)
+		}
+		return m, nil
 	case countersTickMsg:
 		return m, tea.Batch(m.readCounters(), tickCounters(m.opt.CountersEvery))
 	case settledMsg:
@@ -306,6 +316,8 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return nil
 	case key.Matches(k, keys.Stop), key.Matches(k, keys.Start), key.Matches(k, keys.Restart):
 		return m.ask(k)
+	case key.Matches(k, keys.Traffic):
+		return toggleTraffic(m.src)
 	}
 	before := m.w.selected
 	cmd := m.current().Update(k)

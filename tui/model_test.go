@@ -3,6 +3,7 @@ package tui
 import (
 	"bytes"
 	"context"
+	"github.com/mossdev/mossdev/seed/traffic"
 	"regexp"
 	"strings"
 	"testing"
@@ -453,5 +454,66 @@ func TestVariablesFollowTheServiceThatExportsThem(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "MOSSDEV_RABBITMQ_URL MOSSDEV_HAPROXY_STATS_URL" {
 		t.Errorf("haproxy's variables are %v", got)
+	}
+}
+
+// While `mossdev traffic` runs, the architecture view's arrows show its
+// rates instead of stored counts, and an arrow whose calls failed turns red.
+func TestArchitectureShowsTrafficRatesOnEveryArrow(t *testing.T) {
+	f := newFake()
+	m := ready(t, f, 80, 24)
+	press(m, "2")
+	snap := traffic.Snapshot{Lag: 1200 * time.Millisecond, CDNFetches: 10, CDNHitRatio: 0.9,
+		Shards: []traffic.ShardFigures{{Shard: 0, Hits: 8, Misses: 2}}}
+	for i, s := range traffic.Stores {
+		snap.Stores = append(snap.Stores, traffic.StoreFigures{Store: s, Rate: float64(101 + i)})
+	}
+	m.Update(trafficMsg{&snap})
+	checkFits(t, m, 80, 24)
+	scr := screen(m)
+	for _, want := range []string{"101/s queries", "102/s · 80% hits", "103/s", "104/s", "105/s", "106/s puts",
+		"107/s · 90% hits", "108/s · lag 1.2s", "workers write · 109/s"} {
+		if !strings.Contains(scr, want) {
+			t.Errorf("architecture view under traffic lacks %q:\n%s", want, scr)
+		}
+	}
+	m.Update(trafficMsg{}) // the run ended: counts again
+	if scr := screen(m); strings.Contains(scr, "/s queries") || !strings.Contains(scr, "12k cards") {
+		t.Errorf("after traffic the arrows still show rates:\n%s", scr)
+	}
+}
+
+// togglerSource is a fake stack whose `t` starts and stops traffic.
+type togglerSource struct {
+	*fakeSource
+	on bool
+}
+
+func (s *togglerSource) ToggleTraffic() (string, error) {
+	s.on = !s.on
+	if s.on {
+		return "traffic started", nil
+	}
+	return "traffic stopped", nil
+}
+
+func TestTKeyTogglesTraffic(t *testing.T) {
+	f := newFake()
+	m := ready(t, f, 80, 24)
+	press(m, "2")
+	_, cmd := m.Update(kp("t"))
+	m.Update(cmd())
+	if !strings.Contains(screen(m), "run `mossdev traffic` in another terminal") {
+		t.Errorf("t without a toggler does not say how to run traffic:\n%s", screen(m))
+	}
+	src := &togglerSource{fakeSource: f}
+	m2 := New(context.Background(), src, Options{})
+	m2.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for _, want := range []string{"traffic started", "traffic stopped"} {
+		_, cmd := m2.Update(kp("t"))
+		m2.Update(cmd())
+		if !strings.Contains(screen(m2), want) {
+			t.Errorf("after t the screen lacks %q:\n%s", want, screen(m2))
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/mossdev/mossdev/seed/traffic"
 	"github.com/mossdev/mossdev/stack"
 )
 
@@ -38,6 +39,9 @@ type (
 		lines []string
 		err   error
 	}
+	// trafficMsg carries a running traffic command's latest figures; nil
+	// when none runs.
+	trafficMsg struct{ snap *traffic.Snapshot }
 	// actionMsg reports a stop, start or restart that finished.
 	actionMsg struct {
 		op, name string
@@ -52,6 +56,55 @@ func tickStatus(d time.Duration) tea.Cmd {
 
 func tickCounters(d time.Duration) tea.Cmd {
 	return tea.Tick(d, func(time.Time) tea.Msg { return countersTickMsg{} })
+}
+
+// Direr is an optional Source capability: the stack's directory, where a
+// running `mossdev traffic` publishes its figures (traffic.LiveFile).
+// Without it the architecture view shows stored counts only.
+type Direr interface{ Dir() string }
+
+var _ Direr = (*stack.Stack)(nil)
+
+// TrafficToggler is an optional Source capability: `t` starts app-shaped
+// traffic (as `mossdev traffic` does) or stops the run it started, and
+// says what it did. Without it `t` says how to run traffic from a shell.
+type TrafficToggler interface {
+	ToggleTraffic() (string, error)
+}
+
+// trafficToggledMsg reports a toggle.
+type trafficToggledMsg struct {
+	text string
+	err  error
+}
+
+func toggleTraffic(src Source) tea.Cmd {
+	return func() tea.Msg {
+		t, ok := src.(TrafficToggler)
+		if !ok {
+			return trafficToggledMsg{text: "run `mossdev traffic` in another terminal: its rates show on the arrows here"}
+		}
+		text, err := t.ToggleTraffic()
+		return trafficToggledMsg{text, err}
+	}
+}
+
+// trafficFresh is how old published figures may be: a run publishes every
+// second; older means it ended (or died) and the arrows go back to counts.
+const trafficFresh = 3 * time.Second
+
+// pollTraffic reads the figures a traffic run publishes.
+func pollTraffic(src Source) tea.Cmd {
+	d, ok := src.(Direr)
+	if !ok {
+		return nil
+	}
+	return func() tea.Msg {
+		if s, ok := traffic.ReadLive(d.Dir(), trafficFresh); ok {
+			return trafficMsg{&s}
+		}
+		return trafficMsg{}
+	}
 }
 
 // pollStatus observes the stack once, every probe bounded by limit.

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/mossdev/mossdev/seed/traffic"
 	"github.com/mossdev/mossdev/stack"
 )
 
@@ -70,6 +71,10 @@ type world struct {
 	polled   bool      // a status has arrived
 	took     time.Duration
 	statErr  string
+
+	// traffic is a running traffic command's latest figures (nil when
+	// none runs): the architecture view's arrows show its rates.
+	traffic *traffic.Snapshot
 }
 
 func newWorld(src Source) *world {

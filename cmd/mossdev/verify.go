@@ -97,6 +97,11 @@ func printVerify(w io.Writer, name string, rep *verify.Report) {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t\n", c.Name, res, c.Checked, c.Mismatches, c.Elapsed.Seconds())
 	}
 	tw.Flush()
+	for _, c := range rep.Checks {
+		if c.Note != "" {
+			fmt.Fprintf(w, "%s: %s\n", c.Name, c.Note)
+		}
+	}
 	if fs := rep.Failures(); len(fs) > 0 {
 		fmt.Fprintln(w, "\nmismatches:")
 		for _, f := range fs {

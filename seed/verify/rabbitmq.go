@@ -13,7 +13,10 @@ import (
 // checkRabbit reads every message of the write-behind queue without
 // acknowledging it (closing the channel puts them all back) and checks
 // each is a Celery protocol-v2 flush job for a hot card carrying the row's
-// unique_view_count.
+// unique_view_count. A seeded job no longer queued was consumed by a
+// worker (mossdev's or a real Celery one; a purge looks the same): it is
+// reported as consumed, and the row must hold the count it carried, which
+// is what running it writes.
 func checkRabbit(ctx context.Context, e *env, r *recorder) error {
 	conn, err := connectPG(ctx, e.t.Postgres)
 	if err != nil {
@@ -55,15 +58,12 @@ func checkRabbit(ctx context.Context, e *env, r *recorder) error {
 		r.mismatch("queue %s: %v", seed.WriteBehindName, err)
 		return nil
 	}
-	r.checked(1)
-	if int64(q.Messages) != e.ds.Counts().Jobs {
-		r.mismatch("queue %s holds %d messages, want %d (one per hot card)", seed.WriteBehindName, q.Messages, e.ds.Counts().Jobs)
-	}
 	deliveries, err := ch.ConsumeWithContext(ctx, seed.WriteBehindName, "mossdev-verify", false, false, false, false, nil)
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}
 	seenCard := map[int64]bool{}
+	queued := map[string]bool{} // task ids
 	for range q.Messages {
 		var d amqp.Delivery
 		select {
@@ -74,6 +74,9 @@ func checkRabbit(ctx context.Context, e *env, r *recorder) error {
 			return ctx.Err()
 		}
 		r.checked(1)
+		if id, _ := d.Headers["id"].(string); id != "" {
+			queued[id] = true
+		}
 		card, problem := checkJob(d, want)
 		if card != 0 && seenCard[card] {
 			r.mismatch("card %d: more than one flush job", card)
@@ -85,9 +88,25 @@ func checkRabbit(ctx context.Context, e *env, r *recorder) error {
 			r.mismatch("%s", problem)
 		}
 	}
+	var consumed int64
+	for j := range e.ds.WriteBehindJobs() {
+		if queued[j.TaskID] {
+			continue
+		}
+		consumed++
+		r.checked(1)
+		seenCard[j.CardID] = true
+		if got, ok := want[j.CardID]; ok && got != j.UniqueViewCount {
+			r.mismatch("card %d: its flush job (task %s) was consumed, but PostgreSQL has unique_view_count %d, the job carried %d",
+				j.CardID, j.TaskID, got, j.UniqueViewCount)
+		}
+	}
+	if consumed > 0 {
+		r.note("%d of %d seeded flush jobs consumed by a worker; PostgreSQL checked for what they carried", consumed, e.ds.Counts().Jobs)
+	}
 	for id := range want {
 		if !seenCard[id] {
-			r.mismatch("card %d: hot, but no flush job queued", id)
+			r.mismatch("card %d: hot, but no flush job queued or consumed", id)
 		}
 	}
 	return nil
