@@ -33,6 +33,7 @@ const (
 	EventLoaded   EventKind = "loaded"   // finished (Message: what was done)
 	EventSkipped  EventKind = "skipped"  // left out by --only: neither checked nor touched
 	EventSnapshot EventKind = "snapshot" // PostgreSQL copied to the reset template and warmed
+	EventCached   EventKind = "cached"   // put in place from the seed cache (Message: what), or why the cache was not used
 )
 
 // Steps of a store's events. A store and the service holding it share a

@@ -166,7 +166,7 @@ Typical use:
 	root.PersistentFlags().StringVar(&g.home, "home", "", "directory holding the stacks (env MOSSDEV_HOME; default "+stack.DefaultRoot()+")")
 	root.PersistentFlags().StringVar(&g.workdir, "workdir", "", "find mossdev.toml from this directory up (default: the working directory)")
 	root.AddCommand(newUp(g), newStatus(g), newEnv(g), newLogs(g), newStop(g), newStart(g), newDown(g), newDoctor(g), newBench(g), newSeed(g), newUI(g), newExport(g))
-	root.AddCommand(newVerify(g), newReset(g), newPull(g), newInit(g), newConfig(g), newLs(g), newCheckpoint(g))
+	root.AddCommand(newVerify(g), newReset(g), newPull(g), newInit(g), newConfig(g), newLs(g), newCheckpoint(g), newCache(g))
 	root.AddCommand(newTraffic(g), newWorker(g))
 	return root
 }

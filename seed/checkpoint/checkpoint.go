@@ -96,6 +96,8 @@ type Result struct {
 	Elapsed float64           `json:"seconds"`
 	// Finished names an interrupted restore this call completed first.
 	Finished string `json:"finishedInterrupted,omitempty"`
+	// Cache says what a seed took from the seed cache.
+	Cache *CacheUse `json:"cache,omitempty"`
 }
 
 // lockAll serialises checkpoint operations and seeds on one stack: a file

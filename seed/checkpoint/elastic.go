@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -25,6 +27,9 @@ const esRepo = "mossdev"
 // the snapshot's, as Elasticsearch requires.
 type esStore struct {
 	es *elasticsearch.Client
+	// repo is the repository's directory on this machine where the
+	// emulator runs here (native); empty for a server in a container.
+	repo string
 }
 
 func newES(ctx context.Context, t Target) (*esStore, error) {
@@ -33,6 +38,9 @@ func newES(ctx context.Context, t Target) (*esStore, error) {
 		return nil, err
 	}
 	s := &esStore{es: es}
+	if dir := filepath.Join(essvc.NativePathRepo(t.Env), essvc.CheckpointLocation); t.Env.Backend == "native" {
+		s.repo = dir
+	}
 	// Register the repository (idempotent; a relative location resolves
 	// under path.repo).
 	res, err := es.Snapshot.CreateRepository(esRepo, strings.NewReader(fmt.Sprintf(`{"type":"fs","settings":{"location":%q}}`, essvc.CheckpointLocation)),
@@ -162,3 +170,39 @@ func (s *esStore) remove(ctx context.Context, id string) error {
 
 // release resumes writes a killed save left paused.
 func (s *esStore) release(ctx context.Context) { _ = fakees.ResumeWrites(ctx, s.es) }
+
+// The seed cache keeps the emulator's snapshot directory (hard links to
+// its immutable segment files); a server in a container keeps its own.
+func (s *esStore) cacheVersion(ctx context.Context) (string, error) {
+	if s.repo == "" {
+		return "", nil
+	}
+	v, err := s.version(ctx)
+	return "emulator " + v, err
+}
+
+func (s *esStore) export(_ context.Context, id, dir string) (int64, bool, error) {
+	if s.repo == "" || !hasDir(filepath.Join(s.repo, id)) {
+		return 0, false, nil
+	}
+	n, err := linkTree(filepath.Join(s.repo, id), filepath.Join(dir, id), -1, -1)
+	return n, err == nil, err
+}
+
+// load drops the cached snapshot into the repository and restores it
+// through the API, then deletes it.
+func (s *esStore) load(ctx context.Context, dir string, o Options) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != 1 {
+		return fmt.Errorf("cached snapshot in %s: want one directory (%v)", dir, err)
+	}
+	snap := ents[0].Name()
+	uid, gid := owner(filepath.Dir(s.repo))
+	_ = os.RemoveAll(filepath.Join(s.repo, snap))
+	if _, err := linkTree(filepath.Join(dir, snap), filepath.Join(s.repo, snap), uid, gid); err != nil {
+		return err
+	}
+	defer func() { _ = s.remove(context.WithoutCancel(ctx), snap) }()
+	_, err = s.restore(ctx, snap, "", Part{}, o)
+	return err
+}

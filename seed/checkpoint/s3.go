@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	fakes3 "github.com/mossdev/mossdev/fakes/s3"
 	"github.com/mossdev/mossdev/seed/load"
@@ -16,10 +18,14 @@ import (
 // no such API: mossdev's stack always runs its own fake.
 type s3Store struct {
 	admin fakes3.Admin
+	// dir is the fake's data directory on this machine (it always runs
+	// on the host), where its checkpoint files are.
+	dir string
 }
 
 func newS3(ctx context.Context, t Target) (*s3Store, error) {
-	s := &s3Store{admin: fakes3.Admin{Endpoint: t.Targets.S3.Endpoint, AccessKey: t.Targets.S3.AccessKey, SecretKey: t.Targets.S3.SecretKey}}
+	s := &s3Store{admin: fakes3.Admin{Endpoint: t.Targets.S3.Endpoint, AccessKey: t.Targets.S3.AccessKey, SecretKey: t.Targets.S3.SecretKey},
+		dir: t.Env.DataDir(load.S3)}
 	if _, err := s.admin.List(ctx); err != nil {
 		return nil, err
 	}
@@ -81,3 +87,37 @@ func (s *s3Store) remove(ctx context.Context, id string) error {
 
 // release resumes writes a killed save left paused.
 func (s *s3Store) release(ctx context.Context) { _ = s.admin.Resume(ctx) }
+
+// The seed cache keeps the fake's checkpoint file (a hard link: the fake
+// never writes one in place).
+func (s *s3Store) cacheVersion(ctx context.Context) (string, error) { return s.version(ctx) }
+
+func (s *s3Store) ckFile(name string) string {
+	return filepath.Join(s.dir, fakes3.CheckpointDir, name+".bolt")
+}
+
+func (s *s3Store) export(_ context.Context, id, dir string) (int64, bool, error) {
+	if _, err := os.Stat(s.ckFile(id)); err != nil {
+		return 0, false, nil
+	}
+	n, err := linkTree(s.ckFile(id), filepath.Join(dir, "s3.bolt"), -1, -1)
+	return n, err == nil, err
+}
+
+// load drops the cached file in as a checkpoint of the fake's and restores
+// it (a full copy: the fake knows nothing of its changes), then deletes it.
+func (s *s3Store) load(ctx context.Context, dir string, _ Options) error {
+	const name = "seed-cache"
+	dst := s.ckFile(name)
+	_ = os.Remove(dst)
+	uid, gid := owner(filepath.Dir(dst))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return err
+	}
+	if _, err := linkTree(filepath.Join(dir, "s3.bolt"), dst, uid, gid); err != nil {
+		return err
+	}
+	defer func() { _ = s.admin.Delete(context.WithoutCancel(ctx), name) }()
+	_, err := s.admin.Restore(ctx, name)
+	return err
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/seed/checkpoint"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack/stacktest"
@@ -480,4 +482,81 @@ func TestDiskFullDuringSave(t *testing.T) {
 		t.Errorf("%d checkpoint databases of the failed save remain", n)
 	}
 	mustVerify(t)
+}
+
+// After a seed, the slow stores' seeded state is in the machine-wide
+// cache; seeding the same dataset again puts it in place instead of
+// loading those stores, and the stack verifies.
+func TestSeedFromTheCachePutsTheSlowStoresInPlace(t *testing.T) {
+	ds := seeded(t)
+	env := stacktest.Runtime(t)
+	home := filepath.Dir(env.Dir)
+	want := []string{load.S3}
+	if env.Backend == "native" {
+		want = append(want, load.Mongo, load.Elasticsearch)
+	}
+	list, err := checkpoint.CacheList(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry *checkpoint.CacheEntry
+	for _, e := range list {
+		if e.Fingerprint == ds.Fingerprint() {
+			entry = e
+		}
+	}
+	if entry == nil {
+		t.Fatalf("no cache entry for dataset %s after the seed (%d entries)", ds.Fingerprint(), len(list))
+	}
+	for _, s := range want {
+		if entry.Stores[s] == 0 {
+			t.Errorf("cache entry lacks %s: %v", s, entry.Stores)
+		}
+	}
+	t.Cleanup(func() { mustReset(t) })
+	// Another dataset everywhere, then the first one again.
+	if _, err := load.Seed(t.Context(), targets(t), seed.Params{Seed: 8, Scale: seed.Small}, load.Options{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	rep, res, err := checkpoint.Seed(t.Context(), ckTarget(t), params, load.Options{}, ckOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res == nil || res.Cache == nil {
+		t.Fatal("the seed says nothing of the cache")
+	}
+	t.Logf("from the cache: %v; seed: %.1fs", res.Cache.Stores, rep.Elapsed.Seconds())
+	for _, s := range want {
+		if !slices.Contains(res.Cache.Stores, s) {
+			t.Errorf("%s was not put in place from the cache (%v)", s, res.Cache.Stores)
+		}
+	}
+	for _, r := range rep.Stores {
+		if slices.Contains(res.Cache.Stores, r.Store) && r.Action != load.StateKept {
+			t.Errorf("%s: %s after the cache put the dataset in place, want kept", r.Store, r.Action)
+		}
+	}
+	mustVerify(t)
+
+	// An entry of the same dataset made by other server versions is not
+	// used, and the seed says so in one line.
+	other := filepath.Join(checkpoint.CacheDir(home), ds.Fingerprint()+"-000000000000")
+	if err := os.Rename(entry.Dir(), other); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(filepath.Join(other, "entry.json"))
+	var raw map[string]any
+	_ = json.Unmarshal(b, &raw)
+	raw["versions"] = map[string]string{load.S3: "an older fake"}
+	b, _ = json.Marshal(raw)
+	if err := os.WriteFile(filepath.Join(other, "entry.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, res, err = checkpoint.Seed(t.Context(), ckTarget(t), params, load.Options{}, ckOptions(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res == nil || res.Cache == nil || !strings.Contains(res.Cache.Note, "other server versions") || len(res.Cache.Stores) != 0 {
+		t.Errorf("cache use with an entry of other versions: %+v, want a note and nothing used", res.Cache)
+	}
 }

@@ -92,7 +92,7 @@ func (m barModel) View() tea.View {
 			fmt.Fprintf(&b, "%s %s skipped (--only)\n", name, m.bar.ViewAs(0))
 		case stack.EventFailed:
 			fmt.Fprintf(&b, "%s %s failed: %s\n", name, m.bar.ViewAs(pct), FirstLine(e.Message))
-		case stack.EventPulled:
+		case stack.EventPulled, stack.EventCached:
 			fmt.Fprintf(&b, "%s %s %s\n", name, m.bar.ViewAs(1), Describe(e))
 		case stack.EventPulling:
 			fmt.Fprintf(&b, "%s %s %s\n", name, m.bar.ViewAs(pct), megabytes(e.Done, e.Total))

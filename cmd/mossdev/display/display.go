@@ -168,6 +168,8 @@ func Describe(e stack.Event) string {
 		return "kept: already holds " + e.Message
 	case e.Kind == stack.EventSkipped:
 		return "skipped (--only): holds " + e.Message
+	case e.Kind == stack.EventCached && e.Elapsed > 0:
+		return fmt.Sprintf("%s in %.2fs", e.Message, e.Elapsed.Seconds())
 	case e.Kind == stack.EventSnapshot:
 		return "copying the database to " + e.Message + " and warming it"
 	case e.Kind == stack.EventFailed && store:

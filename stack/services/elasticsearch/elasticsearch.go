@@ -43,7 +43,7 @@ func Service(backend string) stack.Service {
 		Native: func(e *stack.Runtime) (stack.NativeSpec, error) {
 			env, err := fakes.ServeEnv(fakees.Config{
 				Listen: e.Addr(Name, "main"), Dir: e.DataDir(Name), Password: e.Secrets.ElasticPassword,
-				PathRepo: []string{nativePathRepo(e)}})
+				PathRepo: []string{NativePathRepo(e)}})
 			return stack.NativeSpec{Run: stack.Command{Path: e.Exe, Env: env}}, err
 		},
 		Docker:   withHostJVM(docker),
@@ -61,9 +61,9 @@ func Service(backend string) stack.Service {
 // call works on either.
 const CheckpointLocation = "mossdev-checkpoints"
 
-// nativePathRepo is the emulator's path.repo: a directory it owns beside
+// NativePathRepo is the emulator's path.repo: a directory it owns beside
 // its indices, on the same file system, so snapshots hard-link segments.
-func nativePathRepo(e *stack.Runtime) string {
+func NativePathRepo(e *stack.Runtime) string {
 	return filepath.Join(e.DataDir(Name), "snapshots")
 }
 
