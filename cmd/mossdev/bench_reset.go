@@ -40,6 +40,8 @@ func newBenchReset(g *globals) *cobra.Command {
   reset     mossdev reset as a user gets it: 1,000 card rows changed, the background copy of the
             previous restore finished, then the seed's checkpoint restored
   floor     a plain copy of as many bytes as the checkpoint holds (write, fsync) on the stack's disk
+  seed      on a throwaway stack: the stores emptied, then seeded with the seed cache (the slow stores
+            put in place, the rest loaded) and without it (every store loaded)
 --runs times each; medians, the spread (min-max) and each figure's ratio to the floor.`,
 		Example: `  mossdev bench reset
   mossdev bench reset --scale prod --runs 3   # 1M cards: the seed takes many minutes first`,
@@ -78,6 +80,7 @@ type benchResetResult struct {
 	Saves     map[string][]float64 `json:"saveSecondsPerStore"`
 	LastSave  *checkpoint.Manifest `json:"lastSave"`
 	LastReset map[string]string    `json:"lastReset"`
+	FromCache []string             `json:"fromCache,omitempty"`
 }
 
 func runBenchReset(ctx context.Context, g *globals, o *benchResetOptions) error {
@@ -88,30 +91,11 @@ func runBenchReset(ctx context.Context, g *globals, o *benchResetOptions) error 
 	if o.runs < 1 {
 		return usageError{fmt.Errorf("--runs %d: give at least 1", o.runs)}
 	}
-	var s *stack.Stack
-	if o.stack != "" {
-		if s, err = (&globals{name: o.stack, home: g.home}).existing(); err != nil {
-			return err
-		}
-	} else {
-		name := fmt.Sprintf("bench-reset-%d", os.Getpid())
-		s, err = (&globals{name: name, home: g.home}).open(stack.Config{Options: stack.Options{
-			RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
-		if err != nil {
-			return err
-		}
-		if !o.keep {
-			defer func() {
-				if err := s.Down(context.WithoutCancel(ctx), false); err != nil {
-					fmt.Fprintf(g.stderr, "bench: down %s: %v\n", name, err)
-				}
-			}()
-		}
-		fmt.Fprintf(g.stderr, "bringing up stack %s...\n", name)
-		if _, err := s.Up(ctx, nil); err != nil {
-			return err
-		}
+	s, done, err := benchStack(ctx, g, o.stack, "bench-reset", stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}, o.keep)
+	if err != nil {
+		return err
 	}
+	defer done()
 	env, err := s.Runtime()
 	if err != nil {
 		return err
@@ -119,6 +103,15 @@ func runBenchReset(ctx context.Context, g *globals, o *benchResetOptions) error 
 	t := checkpoint.For(env)
 	co := checkpointOptions(s)
 	co.Background = nil // the bench prepares in the foreground, timed apart
+	// A throwaway stack starts empty: a checkpoint of that lets every run
+	// seed from nothing and from the cache.
+	const empty = "bench-empty"
+	if o.stack == "" {
+		if _, err := checkpoint.Save(ctx, t, empty, co); err != nil {
+			return err
+		}
+		defer func() { _ = checkpoint.Remove(context.WithoutCancel(ctx), t, empty) }()
+	}
 	fmt.Fprintf(g.stderr, "seeding (scale %s, seed %d) unless it holds the dataset...\n", p.Scale, p.Seed)
 	defer lazyGC()()
 	rep, _, err := checkpoint.Seed(ctx, t, p, load.Options{}, co)
@@ -129,8 +122,29 @@ func runBenchReset(ctx context.Context, g *globals, o *benchResetOptions) error 
 		Options: env.Options, Saves: map[string][]float64{}}
 	const name = "bench"
 	defer func() { _ = checkpoint.Remove(context.WithoutCancel(ctx), t, name) }()
-	var save, restore, reset, floor []time.Duration
+	var save, restore, reset, floor, fromCache, fromNothing []time.Duration
 	for i := range o.runs {
+		if o.stack == "" {
+			fmt.Fprintf(g.stderr, "run %d/%d: seed from the cache, seed from nothing...\n", i+1, o.runs)
+			for _, force := range []bool{false, true} {
+				if _, err := checkpoint.Restore(ctx, t, empty, co); err != nil {
+					return err
+				}
+				t0 := time.Now()
+				_, sr, err := checkpoint.Seed(ctx, t, p, load.Options{Force: force}, co)
+				if err != nil {
+					return err
+				}
+				if force {
+					fromNothing = append(fromNothing, time.Since(t0))
+				} else {
+					fromCache = append(fromCache, time.Since(t0))
+					if sr != nil && sr.Cache != nil {
+						res.FromCache = sr.Cache.Stores
+					}
+				}
+			}
+		}
 		fmt.Fprintf(g.stderr, "run %d/%d: save, restore, reset, floor...\n", i+1, o.runs)
 		sr, err := checkpoint.Save(ctx, t, name, co)
 		if err != nil {
@@ -170,7 +184,11 @@ func runBenchReset(ctx context.Context, g *globals, o *benchResetOptions) error 
 	for _, f := range []struct {
 		name string
 		runs []time.Duration
-	}{{"checkpoint save", save}, {"checkpoint restore (nothing prepared)", restore}, {"reset (prepared, 1,000 rows changed)", reset}, {"floor: plain copy of the bytes", floor}} {
+	}{{"checkpoint save", save}, {"checkpoint restore (nothing prepared)", restore}, {"reset (prepared, 1,000 rows changed)", reset}, {"floor: plain copy of the bytes", floor},
+		{"seed from the cache (the rest loaded)", fromCache}, {"seed from nothing (every store loaded)", fromNothing}} {
+		if len(f.runs) == 0 {
+			continue
+		}
 		sorted := append([]time.Duration(nil), f.runs...)
 		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
 		res.Figures = append(res.Figures, benchFigure{Name: f.name, Runs: f.runs, Median: median(f.runs),
@@ -226,6 +244,9 @@ func printBenchReset(w io.Writer, r *benchResetResult) {
 		fmt.Fprintf(tw, "%s\t%.3fs\t%.3f-%.3fs\t%.2fx\t\n", f.Name, f.Median.Seconds(), f.Min.Seconds(), f.Max.Seconds(), f.ToFloor)
 	}
 	tw.Flush()
+	if len(r.FromCache) > 0 {
+		fmt.Fprintf(w, "\nthe seed cache put in place: %v; seed from the cache / from nothing: %.2fx\n", r.FromCache, ratio(r.Figures[4].Median, r.Figures[5].Median))
+	}
 	fmt.Fprintln(w, "\nper store, seconds (save runs; restore in the last reset):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, pt := range r.LastSave.Stores {

@@ -84,32 +84,11 @@ func runBenchSeed(ctx context.Context, g *globals, o *benchSeedOptions) error {
 	if err != nil {
 		return err
 	}
-	var s *stack.Stack
-	if o.stack != "" {
-		if s, err = (&globals{name: o.stack, home: g.home}).existing(); err != nil {
-			return err
-		}
-	} else {
-		name := fmt.Sprintf("bench-seed-%d", os.Getpid())
-		s, err = (&globals{name: name, home: g.home}).open(stack.Config{Options: stack.Options{
-			RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
-		if err != nil {
-			return err
-		}
-		if !o.keep {
-			defer func() {
-				if err := s.Down(context.WithoutCancel(ctx), false); err != nil {
-					fmt.Fprintf(g.stderr, "bench: down %s: %v\n", name, err)
-				}
-			}()
-		}
-		fmt.Fprintf(g.stderr, "bringing up stack %s...\n", name)
-		rep, err := s.Up(ctx, nil)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stderr, "up in %.1fs\n", rep.Elapsed.Seconds())
+	s, done, err := benchStack(ctx, g, o.stack, "bench-seed", stack.Options{RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}, o.keep)
+	if err != nil {
+		return err
 	}
+	defer done()
 	env, err := s.Runtime()
 	if err != nil {
 		return err

@@ -181,65 +181,85 @@ func checkpointError(op, stackName string, err error) error {
 	return &stack.Error{Op: op, Err: err, Fix: fmt.Sprintf("check `mossdev status --name %s`", stackName)}
 }
 
+// checkpointRun is the body shared by save, restore and reset: progress
+// on the display, the operation, its error with a fix, then the result as
+// JSON or text.
+type checkpointRun struct {
+	asJSON, quiet bool
+}
+
+func (r *checkpointRun) flags(c *cobra.Command, what string) {
+	c.Flags().BoolVar(&r.asJSON, "json", false, "print "+what+" as JSON on stdout, progress as JSON lines on stderr")
+	c.Flags().BoolVarP(&r.quiet, "quiet", "q", false, "print nothing but errors")
+}
+
+func (r *checkpointRun) run(c *cobra.Command, g *globals, op string,
+	do func(context.Context, checkpoint.Target, checkpoint.Options) (*checkpoint.Result, error),
+	text func(io.Writer, *stack.Stack, *checkpoint.Result)) error {
+	s, t, o, err := checkpointTarget(g)
+	if err != nil {
+		return err
+	}
+	d := g.display(r.asJSON, r.quiet)
+	o.Sink = d
+	res, err := do(c.Context(), t, o)
+	d.Close()
+	if err != nil {
+		return checkpointError(op, s.Name(), err)
+	}
+	switch {
+	case r.asJSON:
+		return display.WriteJSON(g.stdout, res)
+	case r.quiet:
+		return nil
+	}
+	text(g.stdout, s, res)
+	return nil
+}
+
 func newCheckpointSave(g *globals) *cobra.Command {
-	var asJSON, quiet bool
+	r := &checkpointRun{}
 	c := &cobra.Command{
 		Use:     "save NAME",
 		Short:   "Save every store of the stack as checkpoint NAME (replacing an older one of that name)",
 		Example: "  mossdev checkpoint save before-migration\n  mossdev checkpoint save ci-baseline --json",
 		Args:    oneCheckpoint,
 		RunE: func(c *cobra.Command, args []string) error {
-			s, t, o, err := checkpointTarget(g)
-			if err != nil {
-				return err
-			}
-			d := g.display(asJSON, quiet)
-			o.Sink = d
-			res, err := checkpoint.Save(c.Context(), t, args[0], o)
-			d.Close()
-			if err != nil {
-				return checkpointError("checkpoint save "+args[0], s.Name(), err)
-			}
-			return printResult(g, asJSON, quiet, res, func(w io.Writer) {
-				m := res.Manifest
-				fmt.Fprintf(w, "saved checkpoint %s of stack %s in %.2fs (%s)\n", m.Name, s.Name(), res.Elapsed, humanBytes(totalBytes(m)))
-				printParts(w, m, nil)
-			})
+			return r.run(c, g, "checkpoint save "+args[0],
+				func(ctx context.Context, t checkpoint.Target, o checkpoint.Options) (*checkpoint.Result, error) {
+					return checkpoint.Save(ctx, t, args[0], o)
+				},
+				func(w io.Writer, s *stack.Stack, res *checkpoint.Result) {
+					m := res.Manifest
+					fmt.Fprintf(w, "saved checkpoint %s of stack %s in %.2fs (%s)\n", m.Name, s.Name(), res.Elapsed, humanBytes(totalBytes(m)))
+					printParts(w, m, nil)
+				})
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print the checkpoint as JSON on stdout, progress as JSON lines on stderr")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
+	r.flags(c, "the checkpoint")
 	return c
 }
 
 func newCheckpointRestore(g *globals) *cobra.Command {
-	var asJSON, quiet bool
+	r := &checkpointRun{}
 	c := &cobra.Command{
 		Use:     "restore NAME",
 		Short:   "Put every store of the stack back to checkpoint NAME",
 		Example: "  mossdev checkpoint restore before-migration",
 		Args:    oneCheckpoint,
 		RunE: func(c *cobra.Command, args []string) error {
-			s, t, o, err := checkpointTarget(g)
-			if err != nil {
-				return err
-			}
-			d := g.display(asJSON, quiet)
-			o.Sink = d
-			res, err := checkpoint.Restore(c.Context(), t, args[0], o)
-			d.Close()
-			if err != nil {
-				return checkpointError("checkpoint restore "+args[0], s.Name(), err)
-			}
-			return printResult(g, asJSON, quiet, res, func(w io.Writer) { printRestore(w, s.Name(), res) })
+			return r.run(c, g, "checkpoint restore "+args[0],
+				func(ctx context.Context, t checkpoint.Target, o checkpoint.Options) (*checkpoint.Result, error) {
+					return checkpoint.Restore(ctx, t, args[0], o)
+				}, printRestore)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print what was done as JSON on stdout, progress as JSON lines on stderr")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
+	r.flags(c, "what was done")
 	return c
 }
 
-func printRestore(w io.Writer, stackName string, res *checkpoint.Result) {
+func printRestore(w io.Writer, s *stack.Stack, res *checkpoint.Result) {
+	stackName := s.Name()
 	if res.Finished != "" {
 		fmt.Fprintf(w, "finished the interrupted restore of %s first\n", res.Finished)
 	}
@@ -326,17 +346,6 @@ func newCheckpointRm(g *globals) *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return c
-}
-
-func printResult(g *globals, asJSON, quiet bool, res *checkpoint.Result, text func(io.Writer)) error {
-	switch {
-	case asJSON:
-		return display.WriteJSON(g.stdout, res)
-	case quiet:
-		return nil
-	}
-	text(g.stdout)
-	return nil
 }
 
 // printParts prints a checkpoint's stores: their size and time, and what a

@@ -1,15 +1,13 @@
 package main
 
 import (
-	"io"
-
 	"github.com/spf13/cobra"
 
 	"github.com/mossdev/mossdev/seed/checkpoint"
 )
 
 func newReset(g *globals) *cobra.Command {
-	var asJSON, quiet bool
+	r := &checkpointRun{}
 	c := &cobra.Command{
 		Use:   "reset",
 		Short: "Return every store to the seeded state, fast",
@@ -32,21 +30,9 @@ Clients connected to PostgreSQL through PgBouncer wait during the swap (PAUSE/RE
 sessions on the app database are terminated. Same as 'mossdev checkpoint restore seed'.`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			s, t, o, err := checkpointTarget(g)
-			if err != nil {
-				return err
-			}
-			d := g.display(asJSON, quiet)
-			o.Sink = d
-			res, err := checkpoint.Reset(c.Context(), t, o)
-			d.Close()
-			if err != nil {
-				return checkpointError("reset "+s.Name(), s.Name(), err)
-			}
-			return printResult(g, asJSON, quiet, res, func(w io.Writer) { printRestore(w, s.Name(), res) })
+			return r.run(c, g, "reset", checkpoint.Reset, printRestore)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print what was done as JSON on stdout, progress as JSON lines on stderr")
-	c.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors")
+	r.flags(c, "what was done")
 	return c
 }
