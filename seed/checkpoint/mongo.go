@@ -36,7 +36,7 @@ func newMongo(ctx context.Context, t Target) (store, error) {
 		return nil, fmt.Errorf("buildInfo: %w", err)
 	}
 	version, _ := info["version"].(string)
-	if fv, ok := info["ferretdbVersion"].(string); ok && t.Targets.MongoStorage != "" && !t.forceWire && ferretOnPostgres(ctx, t) {
+	if fv, ok := info["ferretdbVersion"].(string); ok && t.Targets.MongoStorage != "" && !t.forceWire && ferretOnPostgres(t) {
 		u, err := url.Parse(t.Targets.MongoStorage)
 		if err != nil {
 			_ = client.Disconnect(context.Background())
@@ -57,20 +57,10 @@ func newMongo(ctx context.Context, t Target) (store, error) {
 }
 
 // ferretOnPostgres reports whether the FerretDB answering keeps its
-// documents in the stack's PostgreSQL (the native stand-in) rather than in
-// SQLite files of its own (the docker stand-in image): the app database's
-// FerretDB metadata is there.
-func ferretOnPostgres(ctx context.Context, t Target) bool {
-	conn, err := pgx.Connect(ctx, t.Targets.MongoStorage)
-	if err != nil {
-		return false
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	var ok bool
-	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables
-		WHERE table_schema = $1 AND table_name = '_ferretdb_database_metadata')`, load.MongoDB).Scan(&ok)
-	return err == nil && ok
-}
+// documents in the stack's PostgreSQL: the native stand-in does (from its
+// first start, before any collection exists); the docker stand-in image
+// keeps them in SQLite files of its own.
+func ferretOnPostgres(t Target) bool { return t.Env.Backend == "native" }
 
 // ferretStore checkpoints the FerretDB stand-in through its storage
 // database.
