@@ -197,7 +197,17 @@ func (s *esStore) load(ctx context.Context, dir string, o Options) error {
 		return fmt.Errorf("cached snapshot in %s: want one directory (%v)", dir, err)
 	}
 	snap := ents[0].Name()
+	// The emulator runs as its own user (native, as root): what it reads
+	// must be that user's, like the repository it registered.
 	uid, gid := owner(filepath.Dir(s.repo))
+	if err := os.MkdirAll(s.repo, 0o750); err != nil {
+		return err
+	}
+	if uid >= 0 {
+		if err := os.Lchown(s.repo, uid, gid); err != nil {
+			return err
+		}
+	}
 	_ = os.RemoveAll(filepath.Join(s.repo, snap))
 	if _, err := linkTree(filepath.Join(dir, snap), filepath.Join(s.repo, snap), uid, gid); err != nil {
 		return err

@@ -110,9 +110,16 @@ func (s *s3Store) load(ctx context.Context, dir string, _ Options) error {
 	const name = "seed-cache"
 	dst := s.ckFile(name)
 	_ = os.Remove(dst)
-	uid, gid := owner(filepath.Dir(dst))
+	// The fake runs as its own user (native, as root): what it reads must
+	// be that user's, like its data directory.
+	uid, gid := owner(s.dir)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return err
+	}
+	if uid >= 0 {
+		if err := os.Lchown(filepath.Dir(dst), uid, gid); err != nil {
+			return err
+		}
 	}
 	if _, err := linkTree(filepath.Join(dir, "s3.bolt"), dst, uid, gid); err != nil {
 		return err
