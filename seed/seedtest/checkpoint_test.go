@@ -518,7 +518,26 @@ func TestSeedFromTheCachePutsTheSlowStoresInPlace(t *testing.T) {
 	if _, err := load.Seed(t.Context(), targets(t), seed.Params{Seed: 8, Scale: seed.Small}, load.Options{Force: true}); err != nil {
 		t.Fatal(err)
 	}
+	// As on a fresh stack: the S3 fake has no checkpoint directory yet
+	// (files put there must still be the fake's own to read).
+	s3cks := filepath.Join(env.DataDir(load.S3), "checkpoints")
+	if err := os.Rename(s3cks, s3cks+".away"); err != nil {
+		t.Fatal(err)
+	}
 	rep, res, err := checkpoint.Seed(t.Context(), ckTarget(t), params, load.Options{}, ckOptions(t))
+	// What the seed saved there since joins the older checkpoints.
+	made, _ := os.ReadDir(s3cks)
+	for _, f := range made {
+		if err := os.Rename(filepath.Join(s3cks, f.Name()), filepath.Join(s3cks+".away", f.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(s3cks); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(s3cks+".away", s3cks); err != nil {
+		t.Fatal(err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
