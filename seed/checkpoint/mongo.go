@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -95,9 +96,31 @@ func (s *ferretStore) hold(_ context.Context, id, _ string) (func(context.Contex
 			return Part{}, err
 		}
 		info, _ := json.Marshal(ferretInfo{Metadata: d})
+		s.flush(ctx)
 		return Part{Bytes: n, Info: info}, nil
 	}
 	return save, func() {}, nil
+}
+
+// ferretPool is the most connections FerretDB 1.x keeps to PostgreSQL
+// (its pool_max_conns default).
+const ferretPool = 50
+
+// flush takes the hit of FerretDB's cut connections so apps do not: the
+// copy and the swap terminate its sessions on the storage database, and
+// its pool hands a connection used within the last second out again
+// without a ping, so the next request on each would fail once. As many
+// requests at once as the pool has connections use every one of them; a
+// broken one fails here and is dropped. (A one-document find on the
+// seed's marker collection: a count would decode a whole collection.)
+func (s *ferretStore) flush(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range ferretPool {
+		wg.Go(func() {
+			_ = s.client.Database(load.MongoDB).Collection("mossdev_seed").FindOne(ctx, bson.D{}).Err()
+		})
+	}
+	wg.Wait()
 }
 
 type ferretInfo struct {
@@ -159,13 +182,7 @@ func (s *ferretStore) restore(ctx context.Context, id, _ string, p Part, o Optio
 		what = "renamed in the spare storage database"
 	}
 	if before == info.Metadata {
-		// FerretDB's connections to the old database were cut: the next
-		// request on each would fail once; a round of pings takes that hit.
-		// (A one-document find on the seed's marker collection: a count
-		// would decode a whole collection.)
-		for range 16 {
-			_ = s.client.Database(load.MongoDB).Collection("mossdev_seed").FindOne(ctx, bson.D{}).Err()
-		}
+		s.flush(ctx)
 		return what, nil
 	}
 	if o.Restart == nil {
