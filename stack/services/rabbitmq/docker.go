@@ -18,11 +18,16 @@ const (
 // docker runs node i as its own container. Each container's hostname is its
 // service name, which is also its alias on the stack's network, so node i
 // is rabbit@rabbitmq-i and reaches its peers by name; all share the stack's
-// Erlang cookie. Nodes boot in parallel and 2..N join node 1 in setup with
-// rabbitmqctl run inside their containers (docker exec), the same join as
-// on native.
+// Erlang cookie. Nodes boot in parallel and 2..N join node 1 at boot, as on
+// native (bootJoin); setup checks the join and falls back to rabbitmqctl run
+// inside the container (docker exec).
 func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
+	var files map[string]string
+	if cfg := bootJoin(e, i); cfg != "" {
+		files = map[string]string{clusterConf: cfg}
+	}
 	return stack.DockerSpec{
+		Files: files,
 		Image: images.Ref(Kind),
 		Env: map[string]string{
 			"RABBITMQ_NODENAME":      erlNode(e, i),
@@ -37,10 +42,13 @@ func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
 		Health: []string{"CMD", "setpriv", "--reuid=rabbitmq", "--regid=rabbitmq", "--init-groups",
 			"rabbitmq-diagnostics", "-q", "check_port_connectivity"},
 		ComposeFiles: map[string]string{
-			"/etc/rabbitmq/conf.d/90-mossdev-cluster.conf": clusterConfig(e),
+			clusterConf: clusterConfig(e),
 		},
 	}, nil
 }
+
+// clusterConf is where a node's cluster formation config goes in the image.
+const clusterConf = "/etc/rabbitmq/conf.d/90-mossdev-cluster.conf"
 
 // clusterConfig forms the cluster at boot by classic_config peer discovery,
 // for an exported compose project, which cannot run rabbitmqctl join.
