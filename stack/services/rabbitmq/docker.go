@@ -21,9 +21,9 @@ const (
 // Erlang cookie. Nodes boot in parallel and 2..N join node 1 at boot, as on
 // native (bootJoin); setup checks the join and falls back to rabbitmqctl run
 // inside the container (docker exec).
-func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
+func docker(e *stack.Runtime, i int, atBoot bool) (stack.DockerSpec, error) {
 	var files map[string]string
-	if cfg := bootJoin(e, i); cfg != "" {
+	if cfg := bootJoin(e, i); atBoot && cfg != "" {
 		files = map[string]string{clusterConf: cfg}
 	}
 	return stack.DockerSpec{

@@ -58,7 +58,15 @@ const explain = "The Celery broker, a cluster of nodes: async jobs, delayed jobs
 	"moves its sessions to the others and the queues stay available."
 
 // Nodes describes an n-node cluster.
-func Nodes(n int) []stack.Service {
+func Nodes(n int) []stack.Service { return nodes(n, true) }
+
+// HandJoined describes the same nodes formed the straightforward way, the
+// baseline `bench up` measures against: no cluster config, and nodes 2..N
+// joined once node 1 answers with rabbitmqctl stop_app, join_cluster,
+// start_app.
+func HandJoined(n int) []stack.Service { return nodes(n, false) }
+
+func nodes(n int, atBoot bool) []stack.Service {
 	out := make([]stack.Service, n)
 	for i := 1; i <= n; i++ {
 		name := NodeName(i)
@@ -71,8 +79,8 @@ func Nodes(n int) []stack.Service {
 		out[i-1] = stack.Service{
 			Name: name, Kind: Kind, Role: role, Ports: ports,
 			Shared: []string{"epmd"}, // one per stack, registered with by every node
-			Native: func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, i) },
-			Docker: func(e *stack.Runtime) (stack.DockerSpec, error) { return docker(e, i) },
+			Native: func(e *stack.Runtime) (stack.NativeSpec, error) { return native(e, i, atBoot) },
+			Docker: func(e *stack.Runtime) (stack.DockerSpec, error) { return docker(e, i, atBoot) },
 			Probe: func(e *stack.Runtime) probe.Probe {
 				return probe.AMQP(NodeURL(e, i))
 			},
@@ -83,7 +91,7 @@ func Nodes(n int) []stack.Service {
 				if err := wait(NodeName(1)); err != nil {
 					return err
 				}
-				if joined(ctx, e, i) {
+				if atBoot && joined(ctx, e, i) {
 					return nil
 				}
 				return join(ctx, e, i)
@@ -171,11 +179,15 @@ func nodeEnv(e *stack.Runtime, i int) []string {
 	}
 }
 
-func native(e *stack.Runtime, i int) (stack.NativeSpec, error) {
+func native(e *stack.Runtime, i int, atBoot bool) (stack.NativeSpec, error) {
 	run := e.RunDir(NodeName(i))
+	conf := Config(e, e.Addr(NodeName(i), "main"), e.Addr(NodeName(i), "metrics"))
+	if atBoot {
+		conf += bootJoin(e, i)
+	}
 	return stack.NativeSpec{
 		Files: map[string]string{
-			filepath.Join(run, "rabbitmq.conf"): Config(e, e.Addr(NodeName(i), "main"), e.Addr(NodeName(i), "metrics")) + bootJoin(e, i),
+			filepath.Join(run, "rabbitmq.conf"): conf,
 			// The queue counters read the Prometheus endpoint, as on the
 			// official image, which enables this plugin too.
 			filepath.Join(run, "enabled_plugins"): "[rabbitmq_prometheus].\n",
