@@ -70,6 +70,7 @@ type world struct {
 	polled   bool      // a status has arrived
 	took     time.Duration
 	statErr  string
+	mem      stack.Memory // the stack's total, from the last status
 }
 
 func newWorld(src Source) *world {
@@ -160,6 +161,7 @@ func (w *world) applyStatus(m statusMsg) {
 	w.statErr = ""
 	w.polled = true
 	w.now = m.at
+	w.mem = stack.MemoryOf(m.statuses)
 	for _, st := range m.statuses {
 		s, ok := w.by[st.Name]
 		if !ok {

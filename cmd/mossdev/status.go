@@ -36,6 +36,9 @@ process died), stopped (stopped on purpose with 'mossdev stop', or not started).
 				err = display.WriteJSON(g.stdout, newStackDoc(s, sts))
 			} else {
 				statusTable(g.stdout, sts)
+				if m := stack.MemoryOf(sts); m.Services > 0 {
+					fmt.Fprintf(g.stdout, "\nmemory: %s\n", m)
+				}
 			}
 			if err != nil {
 				return err
