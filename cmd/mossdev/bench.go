@@ -24,7 +24,7 @@ func newBench(g *globals) *cobra.Command {
 		Short: "Measure mossdev itself (figures and ratios against a baseline in the same run)",
 		RunE:  group,
 	}
-	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g), newBenchUI(g))
+	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g), newBenchMem(g), newBenchUI(g))
 	return c
 }
 
