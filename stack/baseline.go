@@ -41,7 +41,7 @@ func (s *Stack) Baseline(ctx context.Context, only []string, byHand []Service) (
 		if h, ok := hand[sv.Name]; ok {
 			sv = h
 		}
-		sv.Needs = nil // all at once
+		sv.Needs, sv.StartAfter = nil, nil // all at once
 		byName[sv.Name] = sv
 		plan = append(plan, Step{Service: sv.Name, Action: ActStart, Cause: "baseline"})
 	}

@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/mossdev/mossdev/stack"
@@ -18,23 +19,28 @@ const (
 // docker runs node i as its own container. Each container's hostname is its
 // service name, which is also its alias on the stack's network, so node i
 // is rabbit@rabbitmq-i and reaches its peers by name; all share the stack's
-// Erlang cookie. Nodes boot in parallel and 2..N join node 1 at boot, as on
-// native (bootJoin); setup checks the join and falls back to rabbitmqctl run
-// inside the container (docker exec).
-func docker(e *stack.Runtime, i int, atBoot bool) (stack.DockerSpec, error) {
-	var files map[string]string
-	if cfg := bootJoin(e, i); atBoot && cfg != "" {
-		files = map[string]string{clusterConf: cfg}
+// Erlang cookie. Nodes boot in parallel and 2..N join node 1 in setup with
+// rabbitmqctl run inside their containers (docker exec), the same join as
+// the native fallback: joining at boot needs to know whether a node is fresh
+// before it starts (see fresh), which a volume does not tell from outside.
+func docker(e *stack.Runtime, i int, tuned bool) (stack.DockerSpec, error) {
+	env := map[string]string{}
+	if tuned {
+		env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = vmArgs
+		for _, kv := range vmEnv {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
 	}
+	maps.Copy(env, map[string]string{
+		"RABBITMQ_NODENAME":      erlNode(e, i),
+		"RABBITMQ_ERLANG_COOKIE": e.Secrets.ErlangCookie,
+		"RABBITMQ_DEFAULT_USER":  e.Secrets.AppUser,
+		"RABBITMQ_DEFAULT_PASS":  e.Secrets.RabbitPassword,
+	})
 	return stack.DockerSpec{
-		Files: files,
-		Image: images.Ref(Kind),
-		Env: map[string]string{
-			"RABBITMQ_NODENAME":      erlNode(e, i),
-			"RABBITMQ_ERLANG_COOKIE": e.Secrets.ErlangCookie,
-			"RABBITMQ_DEFAULT_USER":  e.Secrets.AppUser,
-			"RABBITMQ_DEFAULT_PASS":  e.Secrets.RabbitPassword,
-		},
+		Image:    images.Ref(Kind),
+		Env:      env,
 		Ports:    map[string]int{"main": ContainerPort, "metrics": MetricsPort},
 		DataPath: "/var/lib/rabbitmq",
 		// As the rabbitmq user: run as root before the node is up, the CLI
