@@ -6,10 +6,12 @@
 //
 // The native backend runs N real nodes on one machine: each with its own
 // node name, AMQP and distribution ports, all sharing one Erlang cookie and
-// one per-stack epmd port. All nodes boot at once; nodes 2..N join node 1
-// during their own boot (see bootJoin), so a cold cluster costs one boot per
-// node instead of a boot plus rabbitmqctl's stop_app/join_cluster/start_app
-// cycle (each CLI call a fresh Erlang VM: seconds of CPU on 2 cores).
+// one per-stack epmd port. A new cluster boots node 1, then nodes 2..N
+// together, each joining node 1 during its own boot (see bootJoin): one boot
+// per node instead of a boot plus rabbitmqctl's stop_app/join_cluster/
+// start_app cycle (each CLI call a fresh Erlang VM: seconds of CPU on 2
+// cores). A restarted cluster boots all nodes at once. On docker nodes join
+// with rabbitmqctl (docker.go).
 //
 // Every node also serves Prometheus metrics on its "metrics" port (the
 // rabbitmq_prometheus plugin, which the official image enables too): the
