@@ -8,10 +8,13 @@ import (
 
 // Baseline boots the selected services (all when only is empty, plus their
 // needs) the straightforward way a person would script it, for `bench up`
-// to hold Up against in the same run: every server launched at the same
-// moment with no dependency order, each one's probe polled, then its setup
-// run; byHand replaces services by name with their hand-run form (RabbitMQ
-// nodes joined with stop_app/join_cluster/start_app once node 1 answers).
+// to hold Up against in the same run: every server launched at once, except
+// that one which cannot run without another is launched when that one
+// answers (FerretDB exits without its PostgreSQL database), each one's probe
+// polled, then its setup run; byHand replaces services by name with their
+// hand-run form (RabbitMQ nodes: the stock server script, all launched at
+// once, 2..N joined with stop_app/join_cluster/start_app once node 1
+// answers). Start ordering that is not a need (StartAfter) is dropped.
 // It runs on a stack with nothing running (a new one, or one stopped) and
 // leaves it up; the caller removes it. The returned time runs from the
 // launch of the first server to the last service ready.
@@ -41,7 +44,7 @@ func (s *Stack) Baseline(ctx context.Context, only []string, byHand []Service) (
 		if h, ok := hand[sv.Name]; ok {
 			sv = h
 		}
-		sv.Needs, sv.StartAfter = nil, nil // all at once
+		sv.StartAfter = nil
 		byName[sv.Name] = sv
 		plan = append(plan, Step{Service: sv.Name, Action: ActStart, Cause: "baseline"})
 	}

@@ -51,8 +51,10 @@ func newBenchUp(g *globals) *cobra.Command {
 		Short: "Cold and warm up against a hand-run boot of the same servers, measured in the same run",
 		Long: `Brings throwaway stacks up four ways, --runs times each, and prints wall times (median, min, max)
 and per-service times:
-  baseline  the same servers booted the straightforward way: all launched at once, no dependency
-            order, RabbitMQ nodes 2..N joined with stop_app/join_cluster/start_app once node 1 answers
+  baseline  the same servers booted the straightforward way: all launched at once (a server that
+            cannot run without another, FerretDB without PostgreSQL, once that one answers), the
+            RabbitMQ nodes with the stock server script, 2..N joined with stop_app/join_cluster/
+            start_app once node 1 answers
   cold      mossdev up of a new stack (data directories initialised, no seed)
   warm      the same stack after 'down --keep-data': servers started on existing data
   noop      up on a running, healthy stack (the idempotence check)
