@@ -55,6 +55,7 @@ type Backend struct {
 	stack string
 	dir   string
 
+	exeMu sync.Mutex // serialises serverExe
 	mu    sync.Mutex
 	procs map[int32]*process.Process // cached for CPU percent between observations
 	// The last memory measurement, reused for memEvery while the same
@@ -212,6 +213,11 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 // otherwise it is copied. The name carries the binary's size and time, so
 // a rebuilt mossdev gets a fresh copy and a running fake keeps its own.
 func (b *Backend) serverExe(exe string) (string, error) {
+	// One copy at a time: the fakes start concurrently and share the
+	// temporary name, so one's rename left the other's chmod without a
+	// file (seen on a warm up: "chmod ….tmp: no such file or directory").
+	b.exeMu.Lock()
+	defer b.exeMu.Unlock()
 	fi, err := os.Stat(exe)
 	if err != nil {
 		return "", fmt.Errorf("find mossdev's own binary: %w", err)
