@@ -41,7 +41,25 @@ type Observed struct {
 	// Usage is filled by backends that can measure it cheaply.
 	CPUPercent float64 `json:"cpuPercent,omitempty"`
 	MemBytes   uint64  `json:"memBytes,omitempty"`
+	// MemKind says what MemBytes measures (one of the Mem* kinds).
+	MemKind string `json:"memKind,omitempty"`
+	// Procs is how many processes MemBytes sums, when the backend counts
+	// processes (native: the server, its workers, daemons it spawned).
+	Procs int `json:"procs,omitempty"`
 }
+
+// What a memory figure measures.
+const (
+	// MemPSS is the proportional set size summed over processes: shared
+	// pages divided among their sharers, so sums over services add up.
+	MemPSS = "pss"
+	// MemRSS is resident memory summed over processes: pages shared
+	// between processes (a forking server's workers) count once per
+	// process, so sums overstate.
+	MemRSS = "rss"
+	// MemCgroup is a container's cgroup memory usage (docker).
+	MemCgroup = "cgroup"
+)
 
 // Execer is a Backend that can run a program where a service runs, so a
 // service's setup has one code path on every backend (RabbitMQ's

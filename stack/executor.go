@@ -109,6 +109,13 @@ func (x *executor) bring(svc Service, st Step, tm *Timing) error {
 		return nil
 	}
 	var exited <-chan error
+	if st.Action == ActStart && svc.StartAfter != nil {
+		for _, n := range svc.StartAfter(x.env) {
+			if err := x.wait(n); err != nil {
+				return fmt.Errorf("start %s: %w: %v", svc.Name, errDependency, err)
+			}
+		}
+	}
 	if st.Action == ActStart {
 		if err := checkPorts(svc, x.env); err != nil {
 			return err

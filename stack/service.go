@@ -41,6 +41,13 @@ type Service struct {
 	// StopSignal overrides SIGTERM where a server's SIGTERM is too polite
 	// (PostgreSQL's "smart" shutdown waits for clients).
 	StopSignal string
+	// StartAfter, when set, names services this one is started after (once
+	// they are healthy, when they are part of the same Up) without needing
+	// them: ordering only, decided at each start, and nothing about what
+	// turns unhealthy when they stop. A fresh RabbitMQ node joins node 1 at
+	// boot and must not find it half-booted; a restarted one must not wait,
+	// since node 1 may be waiting for its tables.
+	StartAfter func(e *Runtime) []string
 	// Native describes the supervised process of the native backend.
 	Native func(e *Runtime) (NativeSpec, error)
 	// Docker describes the container of the docker backend.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,47 @@ type Status struct {
 	Since   time.Time     `json:"since,omitzero"`
 	CPU     float64       `json:"cpuPercent,omitempty"`
 	Mem     uint64        `json:"memBytes,omitempty"`
+	// MemKind says what Mem measures: pss, rss or cgroup (see MemPSS).
+	MemKind string `json:"memKind,omitempty"`
+	// Procs is how many processes Mem sums, where the backend counts them.
+	Procs int `json:"procs,omitempty"`
+}
+
+// Memory is the whole stack's memory: the sum over its running services.
+type Memory struct {
+	Bytes uint64 `json:"bytes"`
+	// Kind is pss when every service's figure is a PSS sum, else what the
+	// weakest figure is (rss: shared pages counted once per process).
+	Kind     string `json:"kind"`
+	Procs    int    `json:"procs,omitempty"`
+	Services int    `json:"services"`
+}
+
+// String reads "812 MiB PSS over 27 processes".
+func (m Memory) String() string {
+	s := fmt.Sprintf("%d MiB %s", (m.Bytes+1<<19)>>20, strings.ToUpper(m.Kind))
+	if m.Procs > 0 {
+		s += fmt.Sprintf(" over %d processes", m.Procs)
+	}
+	return s
+}
+
+// MemoryOf sums the memory of the services in sts; Services is 0 when no
+// figure is known.
+func MemoryOf(sts []Status) Memory {
+	var m Memory
+	for _, st := range sts {
+		if st.Mem == 0 {
+			continue
+		}
+		m.Bytes += st.Mem
+		m.Procs += st.Procs
+		m.Services++
+		if m.Kind == "" || m.Kind == MemPSS {
+			m.Kind = st.MemKind
+		}
+	}
+	return m
 }
 
 // States.
@@ -69,7 +111,7 @@ func (s *Stack) Status(ctx context.Context, limit time.Duration) ([]Status, erro
 			out[i] = st
 			continue
 		}
-		st.PID, st.Since, st.CPU, st.Mem = o.PID, o.Since, o.CPUPercent, o.MemBytes
+		st.PID, st.Since, st.CPU, st.Mem, st.MemKind, st.Procs = o.PID, o.Since, o.CPUPercent, o.MemBytes, o.MemKind, o.Procs
 		if o.StandIn != "" {
 			st.StandIn = o.StandIn
 		}

@@ -479,6 +479,11 @@ func (m *Model) statusLine() string {
 		right = st.Error.Render("status: " + m.w.statErr)
 	} else if m.w.polled {
 		right = st.Dim.Render(fmt.Sprintf("probed %s in %s", m.w.now.Format("15:04:05"), latency(m.w.took)))
+		if m.w.mem.Services > 0 {
+			// The stack's total: PSS where the kernel gives it, so the
+			// sum counts shared pages once.
+			right = st.Dim.Render(fmt.Sprintf("mem %s %s · ", bytesize(m.w.mem.Bytes), strings.ToUpper(m.w.mem.Kind))) + right
+		}
 	}
 	left := ""
 	if m.flash != "" {

@@ -71,6 +71,7 @@ type world struct {
 	polled   bool      // a status has arrived
 	took     time.Duration
 	statErr  string
+	mem      stack.Memory // the stack's total, from the last status
 
 	// traffic is a running traffic command's latest figures (nil when
 	// none runs): the architecture view's arrows show its rates.
@@ -165,6 +166,7 @@ func (w *world) applyStatus(m statusMsg) {
 	w.statErr = ""
 	w.polled = true
 	w.now = m.at
+	w.mem = stack.MemoryOf(m.statuses)
 	for _, st := range m.statuses {
 		s, ok := w.by[st.Name]
 		if !ok {

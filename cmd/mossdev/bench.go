@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mossdev/mossdev/cmd/mossdev/display"
 	"github.com/mossdev/mossdev/stack"
+	"github.com/mossdev/mossdev/stack/services/rabbitmq"
 	"github.com/mossdev/mossdev/tui"
 	"github.com/spf13/cobra"
 )
@@ -21,7 +24,7 @@ func newBench(g *globals) *cobra.Command {
 		Short: "Measure mossdev itself (figures and ratios against a baseline in the same run)",
 		RunE:  group,
 	}
-	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g), newBenchReset(g), newBenchUI(g))
+	c.AddCommand(newBenchUp(g), newBenchDocker(g), newBenchSeed(g), newBenchReset(g), newBenchMem(g), newBenchUI(g))
 	return c
 }
 
@@ -29,37 +32,69 @@ type benchUpOptions struct {
 	runs        int
 	only        []string
 	json        bool
+	baseline    bool
 	redisShards int
 	rabbitNodes int
 }
 
-// upRun is one measured up.
+// upRun is one measured boot.
 type upRun struct {
-	Kind     string         `json:"kind"` // cold | warm | noop
+	Kind     string         `json:"kind"` // baseline | cold | warm | noop
 	Elapsed  time.Duration  `json:"elapsedNs"`
-	Timeline []stack.Timing `json:"timeline"`
+	Timeline []stack.Timing `json:"timeline,omitempty"`
 }
 
 func newBenchUp(g *globals) *cobra.Command {
 	o := &benchUpOptions{}
 	c := &cobra.Command{
 		Use:   "up",
-		Short: "Cold, warm and no-op up wall time per service",
-		Long: `Brings a throwaway stack up three ways, --runs times each, and prints per-service times:
-  cold  a new stack: data directories initialised (initdb, install-db), servers started
-  warm  the same stack after 'down --keep-data': servers started on existing data
-  noop  up on a running, healthy stack (the idempotence check)
-and the ratios warm/cold and noop/cold. The stack is removed at the end.`,
+		Short: "Cold and warm up against a hand-run boot of the same servers, measured in the same run",
+		Long: `Brings throwaway stacks up four ways, --runs times each, and prints wall times (median, min, max)
+and per-service times:
+  baseline  the same servers booted the straightforward way: all launched at once (a server that
+            cannot run without another, FerretDB without PostgreSQL, once that one answers), the
+            RabbitMQ nodes with the stock server script, 2..N joined with stop_app/join_cluster/
+            start_app once node 1 answers
+  cold      mossdev up of a new stack (data directories initialised, no seed)
+  warm      the same stack after 'down --keep-data': servers started on existing data
+  noop      up on a running, healthy stack (the idempotence check)
+and the ratios cold/baseline, warm/cold and noop/cold. Every stack is removed at the end. The
+machine's other load is not controlled: run it on a quiet machine, or read the spread.`,
+		Example: `  mossdev bench up --runs 3
+  mossdev bench up --only rabbitmq-3 --runs 5 --json   # the RabbitMQ cluster alone`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, _ []string) error { return runBenchUp(c.Context(), g, o) },
 	}
 	f := c.Flags()
-	f.IntVar(&o.runs, "runs", 1, "measurements of each kind (medians are printed)")
-	f.StringSliceVar(&o.only, "only", nil, "measure only these services and what they need")
-	f.BoolVar(&o.json, "json", false, "print every run as JSON")
+	f.IntVar(&o.runs, "runs", 3, "measurements of each kind (medians and spread are printed)")
+	f.StringSliceVar(&o.only, "only", nil, "measure only these services and what they need (RabbitMQ nodes bring the whole cluster)")
+	f.BoolVar(&o.json, "json", false, "print every run and the summary as JSON")
+	f.BoolVar(&o.baseline, "baseline", true, "also measure the hand-run baseline")
 	f.IntVar(&o.redisShards, "redis-shards", 3, "Redis shards")
 	f.IntVar(&o.rabbitNodes, "rabbitmq-nodes", 3, "RabbitMQ nodes")
 	return c
+}
+
+// benchUpResult is what --json prints.
+type benchUpResult struct {
+	Runs    []upRun            `json:"runs"`
+	Summary map[string]spread  `json:"summary"`
+	Ratios  map[string]float64 `json:"ratios"`
+}
+
+// spread summarises one kind's runs.
+type spread struct {
+	N      int           `json:"n"`
+	Median time.Duration `json:"medianNs"`
+	Min    time.Duration `json:"minNs"`
+	Max    time.Duration `json:"maxNs"`
+}
+
+func spreadOf(ds []time.Duration) spread {
+	if len(ds) == 0 {
+		return spread{}
+	}
+	return spread{N: len(ds), Median: median(ds), Min: slices.Min(ds), Max: slices.Max(ds)}
 }
 
 func runBenchUp(ctx context.Context, g *globals, o *benchUpOptions) error {
@@ -71,27 +106,57 @@ func runBenchUp(ctx context.Context, g *globals, o *benchUpOptions) error {
 		return (&globals{name: name, home: g.home}).open(stack.Config{Options: stack.Options{
 			RedisShards: o.redisShards, RabbitNodes: o.rabbitNodes}})
 	}
+	only := o.only
+	if len(only) > 0 {
+		// A RabbitMQ node stands for the whole cluster: nodes join node 1,
+		// which is not among their needs.
+		for _, n := range only {
+			if strings.HasPrefix(n, rabbitmq.Kind+"-") {
+				only = append(only, rabbitmq.NodeName(o.rabbitNodes))
+				for i := 1; i < o.rabbitNodes; i++ {
+					only = append(only, rabbitmq.NodeName(i))
+				}
+				break
+			}
+		}
+		only = slices.Compact(slices.Sorted(slices.Values(only)))
+	}
 	var runs []upRun
+	add := func(kind string, d time.Duration, tl []stack.Timing) {
+		runs = append(runs, upRun{kind, d, tl})
+		fmt.Fprintf(g.stderr, "%s up: %.2fs\n", kind, d.Seconds())
+	}
 	measure := func(kind string) error {
 		s, err := open()
 		if err != nil {
 			return err
 		}
-		rep, err := s.Up(ctx, o.only)
+		rep, err := s.Up(ctx, only)
 		if err != nil {
 			return err
 		}
-		runs = append(runs, upRun{kind, rep.Elapsed, rep.Timeline})
-		fmt.Fprintf(g.stderr, "%s up: %.2fs\n", kind, rep.Elapsed.Seconds())
+		add(kind, rep.Elapsed, rep.Timeline)
 		return nil
 	}
 	cleanup := func() {
 		if s, err := open(); err == nil {
-			_ = s.Down(context.Background(), false)
+			_ = s.Down(context.WithoutCancel(ctx), false)
 		}
 	}
 	defer cleanup()
 	for range o.runs {
+		if o.baseline {
+			s, err := open()
+			if err != nil {
+				return err
+			}
+			d, err := s.Baseline(ctx, only, rabbitmq.HandJoined(o.rabbitNodes))
+			if err != nil {
+				return err
+			}
+			add("baseline", d, nil)
+			cleanup()
+		}
 		if err := measure("cold"); err != nil {
 			return err
 		}
@@ -110,11 +175,30 @@ func runBenchUp(ctx context.Context, g *globals, o *benchUpOptions) error {
 		}
 		cleanup()
 	}
+	res := summarise(runs)
 	if o.json {
-		return display.WriteJSON(g.stdout, runs)
+		return display.WriteJSON(g.stdout, res)
 	}
-	printBenchUp(g.stdout, runs)
+	printBenchUp(g.stdout, runs, res)
 	return nil
+}
+
+func summarise(runs []upRun) benchUpResult {
+	by := map[string][]time.Duration{}
+	for _, r := range runs {
+		by[r.Kind] = append(by[r.Kind], r.Elapsed)
+	}
+	res := benchUpResult{Runs: runs, Summary: map[string]spread{}, Ratios: map[string]float64{}}
+	for k, ds := range by {
+		res.Summary[k] = spreadOf(ds)
+	}
+	m := func(k string) time.Duration { return res.Summary[k].Median }
+	if m("baseline") > 0 {
+		res.Ratios["cold/baseline"] = ratio(m("cold"), m("baseline"))
+	}
+	res.Ratios["warm/cold"] = ratio(m("warm"), m("cold"))
+	res.Ratios["noop/cold"] = ratio(m("noop"), m("cold"))
+	return res
 }
 
 func newBenchUI(g *globals) *cobra.Command {
@@ -160,12 +244,10 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func printBenchUp(w io.Writer, runs []upRun) {
-	total := map[string][]time.Duration{}
+func printBenchUp(w io.Writer, runs []upRun, res benchUpResult) {
 	per := map[string]map[string][]time.Duration{}
 	var order []string
 	for _, r := range runs {
-		total[r.Kind] = append(total[r.Kind], r.Elapsed)
 		if per[r.Kind] == nil {
 			per[r.Kind] = map[string][]time.Duration{}
 		}
@@ -183,9 +265,22 @@ func printBenchUp(w io.Writer, runs []upRun) {
 		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t\n", svc, c.Seconds(), wm.Seconds(), ratio(wm, c))
 	}
 	tw.Flush()
-	c, wm, n := median(total["cold"]), median(total["warm"]), median(total["noop"])
-	fmt.Fprintf(w, "\nwall time (median of %d): cold %.2fs, warm %.2fs, noop %.3fs\n", len(total["cold"]), c.Seconds(), wm.Seconds(), n.Seconds())
-	fmt.Fprintf(w, "ratios: warm/cold %.2f, noop/cold %.3f\n", ratio(wm, c), ratio(n, c))
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "wall time\truns\tmedian s\tmin s\tmax s\t")
+	for _, k := range []string{"baseline", "cold", "warm", "noop"} {
+		if sp, ok := res.Summary[k]; ok {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t\n", k, sp.N, sp.Median.Seconds(), sp.Min.Seconds(), sp.Max.Seconds())
+		}
+	}
+	tw.Flush()
+	fmt.Fprint(w, "\nratios (medians):")
+	for _, k := range []string{"cold/baseline", "warm/cold", "noop/cold"} {
+		if v, ok := res.Ratios[k]; ok {
+			fmt.Fprintf(w, " %s %.3f", k, v)
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 func ratio(a, b time.Duration) float64 {

@@ -28,7 +28,10 @@ type stackDoc struct {
 	Report   *stack.Report  `json:"report,omitempty"`
 	Seed     *load.Report   `json:"seed,omitempty"`
 	Services []stack.Status `json:"services"`
-	Error    string         `json:"error,omitempty"`
+	// Memory is the stack's total (PSS summed over its processes where
+	// the kernel gives it): absent when nothing reports memory.
+	Memory *stack.Memory `json:"memory,omitempty"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // newStackDoc shapes status for JSON with the URLs' passwords masked, as
@@ -40,7 +43,11 @@ func newStackDoc(s *stack.Stack, sts []stack.Status) stackDoc {
 		st.URL = stack.MaskURL(st.URL)
 		masked[i] = st
 	}
-	return stackDoc{Stack: s.Name(), Backend: s.Backend(), Services: masked}
+	doc := stackDoc{Stack: s.Name(), Backend: s.Backend(), Services: masked}
+	if m := stack.MemoryOf(sts); m.Services > 0 {
+		doc.Memory = &m
+	}
+	return doc
 }
 
 // statusTable prints the summary: service, state, address, stand-in.

@@ -37,6 +37,9 @@ process died), stopped (stopped on purpose with 'mossdev stop', or not started).
 				err = display.WriteJSON(g.stdout, newStackDoc(s, sts))
 			} else {
 				statusTable(g.stdout, sts)
+				if m := stack.MemoryOf(sts); m.Services > 0 {
+					fmt.Fprintf(g.stdout, "\nmemory: %s\n", m)
+				}
 				if n := checkpoint.Interrupted(s.Dir()); n != "" {
 					fmt.Fprintf(g.stdout, "\na restore of checkpoint %s was interrupted: the stores may hold a mix until `mossdev checkpoint restore %s` finishes it\n", n, n)
 				}

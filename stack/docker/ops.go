@@ -123,6 +123,9 @@ func (b *Backend) usage(ctx context.Context, cli *client.Client, id string, o *s
 	}
 	b.statMu.Lock()
 	o.CPUPercent, o.MemBytes = u.cpu, u.mem
+	if u.mem > 0 {
+		o.MemKind = stack.MemCgroup
+	}
 	b.statMu.Unlock()
 }
 

@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
@@ -54,8 +55,14 @@ type Backend struct {
 	stack string
 	dir   string
 
+	exeMu sync.Mutex // serialises serverExe
 	mu    sync.Mutex
 	procs map[int32]*process.Process // cached for CPU percent between observations
+	// The last memory measurement, reused for memEvery while the same
+	// services run.
+	memAt   time.Time
+	memLive map[string]int
+	memLast map[string]memUse
 }
 
 var _ stack.Backend = (*Backend)(nil)
@@ -206,6 +213,11 @@ func (b *Backend) Start(ctx context.Context, svc stack.Service, env *stack.Runti
 // otherwise it is copied. The name carries the binary's size and time, so
 // a rebuilt mossdev gets a fresh copy and a running fake keeps its own.
 func (b *Backend) serverExe(exe string) (string, error) {
+	// One copy at a time: the fakes start concurrently and share the
+	// temporary name, so one's rename left the other's chmod without a
+	// file (seen on a warm up: "chmod ….tmp: no such file or directory").
+	b.exeMu.Lock()
+	defer b.exeMu.Unlock()
 	fi, err := os.Stat(exe)
 	if err != nil {
 		return "", fmt.Errorf("find mossdev's own binary: %w", err)
@@ -515,14 +527,21 @@ func (b *Backend) Observe(ctx context.Context) (map[string]stack.Observed, error
 		return nil, err
 	}
 	out := map[string]stack.Observed{}
-	kids := childrenMap()
+	live := map[string]int{}
 	for name, pid := range b.pidFiles() {
 		o := stack.Observed{Name: name, PID: pid}
 		if pid > 0 {
 			o.Running = true
-			b.usage(&o, kids)
+			live[name] = pid
+			b.usage(&o)
 		}
 		out[name] = o
+	}
+	for name, m := range b.memory(live) {
+		if o, ok := out[name]; ok && o.Running {
+			o.MemBytes, o.MemKind, o.Procs = m.bytes, m.kind, m.procs
+			out[name] = o
+		}
 	}
 	return out, nil
 }
@@ -551,9 +570,8 @@ func (b *Backend) pidFiles() map[string]int {
 	return out
 }
 
-// usage fills CPU (since the last observation) and resident memory of the
-// process and its children.
-func (b *Backend) usage(o *stack.Observed, kids map[int32][]int32) {
+// usage fills the start time and the CPU share since the last observation.
+func (b *Backend) usage(o *stack.Observed) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, ok := b.procs[int32(o.PID)]
@@ -568,23 +586,83 @@ func (b *Backend) usage(o *stack.Observed, kids map[int32][]int32) {
 		o.Since = time.UnixMilli(ct)
 	}
 	o.CPUPercent, _ = p.Percent(0)
-	var rss uint64
-	var walk func(p *process.Process, depth int)
-	walk = func(p *process.Process, depth int) {
-		if mi, err := p.MemoryInfo(); err == nil {
-			rss += mi.RSS
-		}
-		if depth > 3 {
+}
+
+// memUse is one service's memory: every process of it, summed.
+type memUse struct {
+	bytes uint64
+	kind  string
+	procs int
+}
+
+// memEvery bounds how often memory is measured: the UI observes once a
+// second, memory moves slowly, and a measurement reads two files per
+// process of the machine (the label scan) and each server's smaps_rollup,
+// which makes the kernel walk every mapping of the process.
+const memEvery = 5 * time.Second
+
+// memory attributes every process of the stack to a service and sums
+// their PSS (RSS where the kernel gives no PSS). A service's processes are
+// its server's process tree (workers it forks) plus every process carrying
+// the stack's label for it: daemons a server spawned outside its tree, like
+// the epmd of RabbitMQ node 1. live maps each running service to its pid.
+func (b *Backend) memory(live map[string]int) map[string]memUse {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if time.Since(b.memAt) < memEvery && maps.Equal(live, b.memLive) {
+		return b.memLast
+	}
+	ps, _ := sys.list(true)
+	kids := map[int][]int{}
+	for _, p := range ps {
+		kids[p.ppid] = append(kids[p.ppid], p.pid)
+	}
+	owner := map[int]string{}
+	var walk func(pid int, svc string)
+	walk = func(pid int, svc string) {
+		if _, seen := owner[pid]; seen {
 			return
 		}
-		for _, k := range kids[p.Pid] {
-			if kp, err := process.NewProcess(k); err == nil {
-				walk(kp, depth+1)
+		owner[pid] = svc
+		for _, k := range kids[pid] {
+			walk(k, svc)
+		}
+	}
+	for svc, pid := range live {
+		walk(pid, svc)
+	}
+	for _, p := range ps {
+		if _, seen := owner[p.pid]; seen || p.zombie || !hasLabel(p.env, LabelDir+"="+b.dir) {
+			continue
+		}
+		for _, kv := range p.env {
+			if svc, ok := strings.CutPrefix(kv, LabelService+"="); ok {
+				if _, running := live[svc]; running {
+					walk(p.pid, svc)
+				}
+				break
 			}
 		}
 	}
-	walk(p, 0)
-	o.MemBytes = rss
+	out := map[string]memUse{}
+	for pid, svc := range owner {
+		n, pss, ok := sys.mem(pid)
+		if !ok {
+			continue
+		}
+		u := out[svc]
+		u.bytes += n
+		u.procs++
+		if u.kind == "" || (u.kind == stack.MemPSS && !pss) {
+			u.kind = stack.MemRSS
+			if pss {
+				u.kind = stack.MemPSS
+			}
+		}
+		out[svc] = u
+	}
+	b.memAt, b.memLive, b.memLast = time.Now(), live, out
+	return out
 }
 
 // Logs opens the service's log file; with follow the reader waits for more.

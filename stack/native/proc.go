@@ -40,6 +40,11 @@ type host interface {
 	// get reads one process; ok is false when it does not exist or cannot
 	// be seen.
 	get(pid int) (p proc, ok bool)
+	// mem is the process's memory: its proportional set size (shared pages
+	// divided among the processes sharing them, so a sum over processes
+	// counts each page once) where the OS gives it, pss true; else its
+	// resident set size. ok is false when the process cannot be read.
+	mem(pid int) (bytes uint64, pss, ok bool)
 }
 
 // sys is this machine's OS; tests replace it.

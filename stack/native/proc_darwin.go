@@ -63,3 +63,13 @@ func fromKinfo(k *unix.KinfoProc) proc {
 		zombie: k.Proc.P_stat == szomb,
 	}
 }
+
+// mem is the resident set size: macOS gives no proportional set size
+// without walking every region of the task (vmmap does, as root).
+func (kernel) mem(pid int) (uint64, bool, bool) {
+	mi, err := (&process.Process{Pid: int32(pid)}).MemoryInfo()
+	if err != nil {
+		return 0, false, false
+	}
+	return mi.RSS, false, true
+}

@@ -102,3 +102,32 @@ func TestProcfsReadsThisProcess(t *testing.T) {
 		t.Fatal("a pid that cannot exist was found")
 	}
 }
+
+// mem prefers PSS from smaps_rollup and falls back to VmRSS where the
+// kernel gives no rollup (older kernels, another user's process).
+func TestProcfsMemPrefersPSS(t *testing.T) {
+	root := t.TempDir()
+	for path, content := range map[string]string{
+		"10/smaps_rollup": "55d4c0000000-7ffc00000000 ---p 00000000 00:00 0 [rollup]\nRss:   9000 kB\nPss:   4096 kB\nPss_Anon:  100 kB\n",
+		"10/status":       "Name:\tbeam.smp\nVmRSS:\t9000 kB\n",
+		"11/status":       "Name:\tredis\nVmRSS:\t  2048 kB\n",
+	} {
+		p := filepath.Join(root, path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := procfs{root: root}
+	if n, pss, ok := f.mem(10); !ok || !pss || n != 4096<<10 {
+		t.Errorf("mem(10) = %d, pss %v, ok %v; want 4 MiB PSS", n, pss, ok)
+	}
+	if n, pss, ok := f.mem(11); !ok || pss || n != 2048<<10 {
+		t.Errorf("mem(11) = %d, pss %v, ok %v; want 2 MiB RSS", n, pss, ok)
+	}
+	if _, _, ok := f.mem(12); ok {
+		t.Error("mem of a missing process must say not ok")
+	}
+}

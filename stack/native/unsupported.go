@@ -15,9 +15,10 @@ func (u unsupported) supervise() error {
 		Fix:    "run mossdev on Linux or macOS"}
 }
 
-func (u unsupported) servers() error            { return u.supervise() }
-func (u unsupported) list(bool) ([]proc, error) { return nil, u.supervise() }
-func (unsupported) get(int) (proc, bool)        { return proc{}, false }
+func (u unsupported) servers() error             { return u.supervise() }
+func (u unsupported) list(bool) ([]proc, error)  { return nil, u.supervise() }
+func (unsupported) get(int) (proc, bool)         { return proc{}, false }
+func (unsupported) mem(int) (uint64, bool, bool) { return 0, false, false }
 
 // errNoServers is macOS's answer to running a third-party server natively.
 // The native backend runs the server binaries Debian installs (their paths,

@@ -2,6 +2,7 @@ package rabbitmq
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/mossdev/mossdev/stack"
@@ -20,16 +21,26 @@ const (
 // is rabbit@rabbitmq-i and reaches its peers by name; all share the stack's
 // Erlang cookie. Nodes boot in parallel and 2..N join node 1 in setup with
 // rabbitmqctl run inside their containers (docker exec), the same join as
-// on native.
-func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
+// the native fallback: joining at boot needs to know whether a node is fresh
+// before it starts (see fresh), which a volume does not tell from outside.
+func docker(e *stack.Runtime, i int, tuned bool) (stack.DockerSpec, error) {
+	env := map[string]string{}
+	if tuned {
+		env["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"] = vmArgs
+		for _, kv := range vmEnv {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+	}
+	maps.Copy(env, map[string]string{
+		"RABBITMQ_NODENAME":      erlNode(e, i),
+		"RABBITMQ_ERLANG_COOKIE": e.Secrets.ErlangCookie,
+		"RABBITMQ_DEFAULT_USER":  e.Secrets.AppUser,
+		"RABBITMQ_DEFAULT_PASS":  e.Secrets.RabbitPassword,
+	})
 	return stack.DockerSpec{
-		Image: images.Ref(Kind),
-		Env: map[string]string{
-			"RABBITMQ_NODENAME":      erlNode(e, i),
-			"RABBITMQ_ERLANG_COOKIE": e.Secrets.ErlangCookie,
-			"RABBITMQ_DEFAULT_USER":  e.Secrets.AppUser,
-			"RABBITMQ_DEFAULT_PASS":  e.Secrets.RabbitPassword,
-		},
+		Image:    images.Ref(Kind),
+		Env:      env,
 		Ports:    map[string]int{"main": ContainerPort, "metrics": MetricsPort},
 		DataPath: "/var/lib/rabbitmq",
 		// As the rabbitmq user: run as root before the node is up, the CLI
@@ -37,10 +48,13 @@ func docker(e *stack.Runtime, i int) (stack.DockerSpec, error) {
 		Health: []string{"CMD", "setpriv", "--reuid=rabbitmq", "--regid=rabbitmq", "--init-groups",
 			"rabbitmq-diagnostics", "-q", "check_port_connectivity"},
 		ComposeFiles: map[string]string{
-			"/etc/rabbitmq/conf.d/90-mossdev-cluster.conf": clusterConfig(e),
+			clusterConf: clusterConfig(e),
 		},
 	}, nil
 }
+
+// clusterConf is where a node's cluster formation config goes in the image.
+const clusterConf = "/etc/rabbitmq/conf.d/90-mossdev-cluster.conf"
 
 // clusterConfig forms the cluster at boot by classic_config peer discovery,
 // for an exported compose project, which cannot run rabbitmqctl join.
