@@ -1,10 +1,12 @@
 package s3
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 
 	"github.com/johannesboyne/gofakes3"
@@ -190,6 +192,14 @@ func prune(t *bolt.Bucket) error {
 type tracked struct {
 	gofakes3.Backend
 	db *bolt.DB
+	// mu keeps reads of object bodies and writes apart: s3bolt decodes an
+	// object with mgo's bson, whose []byte fields (the body, the MD5) alias
+	// bbolt's memory map, and it returns them after its read transaction
+	// ends; a write that grows the file remaps that memory, and a reader
+	// still holding such a slice faults (seen as a SIGSEGV under parallel
+	// reads and writes). Reads copy what they return while holding mu for
+	// reading; writes hold it for writing.
+	mu sync.RWMutex
 	// on is false while no checkpoint exists: marks are skipped then, so
 	// seeding a fresh store costs no extra transaction per image.
 	on *atomic.Bool
@@ -223,6 +233,8 @@ func (b *tracked) mark(bucket string, keys ...string) error {
 }
 
 func (b *tracked) CreateBucket(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if err := b.mark(name, ""); err != nil {
 		return err
 	}
@@ -230,6 +242,8 @@ func (b *tracked) CreateBucket(name string) error {
 }
 
 func (b *tracked) DeleteBucket(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if err := b.mark(name, ""); err != nil {
 		return err
 	}
@@ -239,6 +253,8 @@ func (b *tracked) DeleteBucket(name string) error {
 // ForceDeleteBucket (Minio's x-minio-force-delete) empties the bucket
 // without deleting its keys one by one, so every key is marked first.
 func (b *tracked) ForceDeleteBucket(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	keys := []string{""}
 	_ = b.db.View(func(tx *bolt.Tx) error {
 		if bk := tx.Bucket([]byte(name)); bk != nil {
@@ -256,13 +272,67 @@ func (b *tracked) ForceDeleteBucket(name string) error {
 }
 
 func (b *tracked) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	// The body is read before the lock: a slow client must not hold
+	// every reader up.
+	body, err := gofakes3.ReadAll(input, size)
+	if err != nil {
+		return gofakes3.PutObjectResult{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if err := b.mark(bucket, key); err != nil {
 		return gofakes3.PutObjectResult{}, err
 	}
-	return b.Backend.PutObject(bucket, key, meta, input, size, cond)
+	return b.Backend.PutObject(bucket, key, meta, bytes.NewReader(body), size, cond)
+}
+
+// GetObject returns a copy of the object (see mu).
+func (b *tracked) GetObject(bucket, key string, rng *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	obj, err := b.Backend.GetObject(bucket, key, rng)
+	if err != nil || obj == nil {
+		return obj, err
+	}
+	return detach(obj)
+}
+
+// HeadObject returns a copy of the object's metadata (see mu).
+func (b *tracked) HeadObject(bucket, key string) (*gofakes3.Object, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	obj, err := b.Backend.HeadObject(bucket, key)
+	if err != nil || obj == nil {
+		return obj, err
+	}
+	return detach(obj)
+}
+
+// ListBucket lists under the read lock: its entries are built from the
+// store's memory too.
+func (b *tracked) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.Backend.ListBucket(name, prefix, page)
+}
+
+// detach copies what obj holds of the store's memory: its body and MD5.
+func detach(obj *gofakes3.Object) (*gofakes3.Object, error) {
+	obj.Hash = bytes.Clone(obj.Hash)
+	if obj.Contents != nil {
+		body, err := io.ReadAll(obj.Contents)
+		obj.Contents.Close()
+		if err != nil {
+			return nil, err
+		}
+		obj.Contents = io.NopCloser(bytes.NewReader(body))
+	}
+	return obj, nil
 }
 
 func (b *tracked) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if err := b.mark(bucket, key); err != nil {
 		return gofakes3.ObjectDeleteResult{}, err
 	}
@@ -270,6 +340,8 @@ func (b *tracked) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult,
 }
 
 func (b *tracked) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if err := b.mark(bucket, keys...); err != nil {
 		return gofakes3.MultiDeleteResult{}, err
 	}
