@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/mossdev/mossdev/fakes/serve"
+	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/platform"
 )
@@ -42,6 +43,10 @@ type config struct {
 	opts    stack.Options
 	timeout time.Duration
 	keep    bool
+	// seed, if set, seeds the stack once up (WithSeed).
+	seed *seed.Params
+	// shared leases the named stack with other processes (WithShared).
+	shared bool
 }
 
 // WithOnly starts only these services and what they need.
@@ -87,6 +92,9 @@ func run(m *testing.M, opts ...Option) int {
 		o(cfg)
 	}
 	cleanRoot := ""
+	if cfg.shared && cfg.root == "" {
+		cfg.root = stack.DefaultRoot() // where the other processes look for it
+	}
 	if cfg.root == "" {
 		// A fresh root per test binary. Not t.TempDir: its 0700 mode would
 		// lock out the unprivileged user servers run as under root.
@@ -101,16 +109,19 @@ func run(m *testing.M, opts ...Option) int {
 	if cfg.name == "" {
 		cfg.name = "test"
 	}
+	if cfg.shared {
+		if err := precheck(context.Background(), cfg.name, leaseDir(cfg.root, cfg.name), specOf(cfg, cfg.backend)); err != nil {
+			return fail(err)
+		}
+	}
 	s, err := platform.Open(stack.Config{Name: cfg.name, Root: cfg.root, Backend: cfg.backend,
 		Options: cfg.opts, Timeout: cfg.timeout})
 	if err != nil {
 		return fail(err)
 	}
 	current = s
-	teardown := func() {
-		if cfg.keep {
-			return
-		}
+	var held *lease
+	down := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := s.Down(ctx, false); err != nil {
@@ -120,6 +131,21 @@ func run(m *testing.M, opts ...Option) int {
 			_ = os.RemoveAll(cleanRoot)
 		}
 	}
+	teardown := func() {
+		// No Prepare may outlive the stack it copies in.
+		waitBackground()
+		switch {
+		case held != nil:
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			if err := held.release(ctx, down); err != nil {
+				fmt.Fprintln(os.Stderr, "stacktest:", err)
+			}
+		case cfg.shared, cfg.keep:
+		default:
+			down()
+		}
+	}
 	// go test forwards Ctrl-C; without this the stack would outlive the run.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -127,18 +153,53 @@ func run(m *testing.M, opts ...Option) int {
 	go func() {
 		if _, ok := <-sig; ok {
 			cancel()
+			background.cancel()
 			teardown()
 			os.Exit(130)
 		}
 	}()
 	defer signal.Stop(sig)
-
 	t0 := time.Now()
-	if _, err := s.Up(ctx, cfg.only); err != nil {
-		teardown()
+	up := func(ctx context.Context) error {
+		if _, err := s.Up(ctx, cfg.only); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "stacktest: stack %s up in %.1fs (%s backend, %s)\n", cfg.name, time.Since(t0).Seconds(), s.Backend(), s.Dir())
+		if cfg.seed != nil {
+			return seedStack(ctx, s, *cfg.seed)
+		}
+		return nil
+	}
+	if cfg.shared {
+		// The first holder's failed start is taken down: no lease would.
+		upFirst := func(ctx context.Context) error {
+			err := up(ctx)
+			if err != nil {
+				waitBackground()
+				down()
+			}
+			return err
+		}
+		held, err = acquire(ctx, cfg.name, leaseDir(cfg.root, cfg.name), specOf(cfg, s.Backend()), upFirst)
+		if err == nil {
+			for _, x := range held.Expired {
+				fmt.Fprintf(os.Stderr, "stacktest: removed the expired lease %s of a test binary that died\n", x)
+			}
+			if !held.Created {
+				fmt.Fprintf(os.Stderr, "stacktest: reusing shared stack %s (%s backend, %s)\n", cfg.name, s.Backend(), s.Dir())
+			}
+		}
+	} else {
+		err = up(ctx)
+	}
+	if err != nil {
+		if !cfg.shared {
+			teardown()
+		} else {
+			waitBackground()
+		}
 		return fail(err)
 	}
-	fmt.Fprintf(os.Stderr, "stacktest: stack %s up in %.1fs (%s backend, %s)\n", cfg.name, time.Since(t0).Seconds(), s.Backend(), s.Dir())
 	code := m.Run()
 	signal.Stop(sig)
 	teardown()

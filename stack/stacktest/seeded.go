@@ -1,0 +1,186 @@
+package stacktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mossdev/mossdev/seed"
+	"github.com/mossdev/mossdev/seed/checkpoint"
+	"github.com/mossdev/mossdev/seed/load"
+	"github.com/mossdev/mossdev/stack"
+)
+
+// WithSeed seeds the stack once it is up (checkpoint.Seed: every store,
+// then checkpoint "seed" of the seeded state) at the given scale; ""
+// means seed.Default. Packages that do not ask get an unseeded stack.
+// Reset and Isolated need it.
+func WithSeed(scale seed.Scale) Option {
+	return func(c *config) { c.seed = &seed.Params{Scale: scale} }
+}
+
+// background runs checkpoint.Prepare after each save and restore of the
+// package's stack, so the next Reset renames a ready copy in instead of
+// copying while the test waits. Its goroutines are waited for before the
+// stack goes down (a Prepare cut off by Down would leave half a copy and
+// fail on closed servers).
+var background struct {
+	wg     sync.WaitGroup
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func init() { background.ctx, background.cancel = context.WithCancel(context.Background()) }
+
+// ckOptions are the checkpoint options of the package's stack: services
+// restart through it (the MongoDB stand-in after a restore that changes
+// its collections) and the next restore is prepared in a goroutine.
+func ckOptions(s *stack.Stack, t checkpoint.Target) checkpoint.Options {
+	return checkpoint.Options{
+		Restart: func(ctx context.Context, svc string) error {
+			if err := s.Stop(ctx, svc); err != nil {
+				return err
+			}
+			_, err := s.Start(ctx, svc)
+			return err
+		},
+		Background: func(name string) {
+			background.wg.Go(func() {
+				// Best effort: a failed prepare only makes the next Reset
+				// copy while it waits, which Reset then reports.
+				if err := checkpoint.Prepare(background.ctx, t, name); err != nil && background.ctx.Err() == nil {
+					fmt.Fprintln(os.Stderr, "stacktest: prepare the next reset:", err)
+				}
+			})
+		},
+	}
+}
+
+// waitBackground stops and waits for every Prepare still running.
+func waitBackground() {
+	done := make(chan struct{})
+	go func() { background.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		// A Prepare that hangs this long is stuck on a server: cancel it
+		// rather than keep the stack up forever.
+		background.cancel()
+		background.wg.Wait()
+	}
+}
+
+// seedStack seeds the stack Main brought up (a no-op beyond a check when
+// it already holds the same dataset and its checkpoint).
+func seedStack(ctx context.Context, s *stack.Stack, p seed.Params) error {
+	env, err := s.Runtime()
+	if err != nil {
+		return err
+	}
+	t := checkpoint.For(env)
+	t0 := time.Now()
+	rep, _, err := checkpoint.Seed(ctx, t, p, load.Options{}, ckOptions(s, t))
+	if err != nil {
+		return fmt.Errorf("seed the stack: %w", err)
+	}
+	scale := p.Scale
+	if scale == "" {
+		scale = seed.Default
+	}
+	how := "seeded"
+	if rep != nil && rep.NoOp {
+		how = "already seeded"
+	}
+	fmt.Fprintf(os.Stderr, "stacktest: stack %s %s (%s scale) in %.1fs\n", env.Stack, how, scale, time.Since(t0).Seconds())
+	return nil
+}
+
+// Reset puts every store of the package's stack back to the seeded state
+// (checkpoint.Reset: the seed's checkpoint, restored store by store), for
+// tests that share the stack's data and run one at a time:
+//
+//	func TestLike(t *testing.T) {
+//		stacktest.Reset(t)
+//		... change cards freely ...
+//	}
+//
+// It fails the test (never skips) when the stack was not seeded: give
+// Main stacktest.WithSeed. While the test runs, no other test calling
+// Reset on the same stack runs, in this process or another one sharing
+// the stack (WithShared): the lock is held until the test ends. Tests
+// that run in parallel want Isolated instead.
+func Reset(t testing.TB) *checkpoint.Result {
+	t.Helper()
+	s := Stack(t)
+	env := Runtime(t)
+	resetHolders.Lock()
+	held := resetHolders.m[t]
+	resetHolders.Unlock()
+	if !held {
+		unlock, err := flockFile(t.Context(), filepath.Join(env.Dir, "stacktest-reset.lock"), syscall.LOCK_EX)
+		if err != nil {
+			t.Fatalf("stacktest.Reset: %v", err)
+		}
+		resetHolders.Lock()
+		resetHolders.m[t] = true
+		resetHolders.Unlock()
+		t.Cleanup(func() {
+			unlock()
+			resetHolders.Lock()
+			delete(resetHolders.m, t)
+			resetHolders.Unlock()
+		})
+	}
+	ct := checkpoint.For(env)
+	res, err := checkpoint.Reset(context.WithoutCancel(t.Context()), ct, ckOptions(s, ct))
+	if errors.Is(err, checkpoint.ErrNotSeeded) {
+		t.Fatalf("stacktest.Reset: stack %s was never seeded, so there is no seeded state to return to: "+
+			"give TestMain stacktest.Main(m, stacktest.WithSeed(seed.Small)) (or another scale): %v", env.Stack, err)
+	}
+	if err != nil {
+		t.Fatalf("stacktest.Reset: %v", err)
+	}
+	return res
+}
+
+// resetHolders are the tests holding the reset lock: a second Reset in
+// the same test must not wait for itself.
+var resetHolders = struct {
+	sync.Mutex
+	m map[testing.TB]bool
+}{m: map[testing.TB]bool{}}
+
+// flockFile takes a flock on path (created if needed) and returns its
+// release. The kernel drops a flock when its holder dies, kill -9
+// included, so nothing is left held by a dead test binary.
+func flockFile(ctx context.Context, path string, how int) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
