@@ -159,14 +159,15 @@ func checkLeases(name, dir string, mine leaseSpec) (live []leaseSpec, expired []
 
 // precheck refuses early, before the stack is opened with options that
 // differ from its holders' (which would fail with less to say).
-func precheck(ctx context.Context, name, dir string, mine leaseSpec) error {
+// It returns the dead leases it removed.
+func precheck(ctx context.Context, name, dir string, mine leaseSpec) ([]string, error) {
 	unlock, err := flockFile(ctx, filepath.Join(dir, "create.lock"), syscall.LOCK_EX)
 	if err != nil {
-		return fmt.Errorf("lease the shared stack: %w", err)
+		return nil, fmt.Errorf("lease the shared stack: %w", err)
 	}
 	defer unlock()
-	_, _, err = checkLeases(name, dir, mine)
-	return err
+	_, expired, err := checkLeases(name, dir, mine)
+	return expired, err
 }
 
 // liveLeases reads the leases whose holders live and removes the others.

@@ -109,8 +109,10 @@ func run(m *testing.M, opts ...Option) int {
 	if cfg.name == "" {
 		cfg.name = "test"
 	}
+	var expired []string
 	if cfg.shared {
-		if err := precheck(context.Background(), cfg.name, leaseDir(cfg.root, cfg.name), specOf(cfg, cfg.backend)); err != nil {
+		var err error
+		if expired, err = precheck(context.Background(), cfg.name, leaseDir(cfg.root, cfg.name), specOf(cfg, cfg.backend)); err != nil {
 			return fail(err)
 		}
 	}
@@ -182,7 +184,7 @@ func run(m *testing.M, opts ...Option) int {
 		}
 		held, err = acquire(ctx, cfg.name, leaseDir(cfg.root, cfg.name), specOf(cfg, s.Backend()), upFirst)
 		if err == nil {
-			for _, x := range held.Expired {
+			for _, x := range append(expired, held.Expired...) {
 				fmt.Fprintf(os.Stderr, "stacktest: removed the expired lease %s of a test binary that died\n", x)
 			}
 			if !held.Created {
