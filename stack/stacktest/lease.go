@@ -78,7 +78,11 @@ func (a leaseSpec) String() string {
 		}
 		sd = fmt.Sprintf("seeded at %s scale (seed %d)", sc, a.Seed.Seed)
 	}
-	return fmt.Sprintf("%s, %d redis shards, %d rabbitmq nodes, %s, %s backend", only, a.Options.RedisShards, a.Options.RabbitNodes, sd, a.Backend)
+	backend := a.Backend + " backend"
+	if a.Backend == "" {
+		backend = "backend not chosen yet"
+	}
+	return fmt.Sprintf("%s, %d redis shards, %d rabbitmq nodes, %s, %s", only, a.Options.RedisShards, a.Options.RabbitNodes, sd, backend)
 }
 
 // ErrSharedMismatch is a process asking a shared stack for other services,
