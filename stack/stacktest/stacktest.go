@@ -75,7 +75,6 @@
 // down. Packages asking the same named stack for other services, options
 // or seed are refused with an error naming both.
 package stacktest
-package stacktest
 
 import (
 	"context"
