@@ -569,7 +569,7 @@ func isoElastic(ctx context.Context, e *stack.Runtime, m *checkpoint.Manifest, i
 }
 
 // S3: a bucket of its own, every object of the image bucket copied into
-// it, 16 at a time.
+// it.
 func isoS3(ctx context.Context, e *stack.Runtime, _ *checkpoint.Manifest, iso *Isolation, mu *sync.Mutex) (func(context.Context) error, error) {
 	t := load.TargetsFor(e).S3
 	c := load.NewS3(t)
@@ -605,38 +605,38 @@ func isoS3(ctx context.Context, e *stack.Runtime, _ *checkpoint.Manifest, iso *I
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		return drop, err
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(16)
+	// One object at a time, and one isolation at a time across every
+	// process sharing the stack: the S3 fake's bolt backend (gofakes3)
+	// dies with SIGSEGV when a read overlaps a write (a GetObject body or
+	// a CopyObject source hash is read from bolt's mmap after its
+	// transaction ends, and a concurrent write remaps it). Get and put,
+	// not CopyObject, for the same reason.
+	unlock, err := flockFile(ctx, filepath.Join(e.Dir, "stacktest", "s3-copy.lock"), syscall.LOCK_EX)
+	if err != nil {
+		return drop, err
+	}
+	defer unlock()
 	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(t.Bucket)})
 	for p.HasMorePages() {
-		out, err := p.NextPage(gctx)
+		out, err := p.NextPage(ctx)
 		if err != nil {
-			_ = g.Wait()
 			return drop, err
 		}
 		for _, o := range out.Contents {
-			g.Go(func() error {
-				// Get and put, not CopyObject: the S3 fake's bolt backend
-				// (gofakes3) crashes with SIGSEGV on concurrent CopyObject
-				// calls (it reads the source's hash from bolt's mmap after
-				// a remap).
-				obj, err := c.GetObject(gctx, &s3.GetObjectInput{Bucket: aws.String(t.Bucket), Key: o.Key})
-				if err != nil {
-					return err
-				}
-				body, err := io.ReadAll(obj.Body)
-				obj.Body.Close()
-				if err != nil {
-					return err
-				}
-				_, err = c.PutObject(gctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: o.Key, Body: bytes.NewReader(body),
-					ContentType: obj.ContentType, Metadata: obj.Metadata})
-				return err
-			})
+			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(t.Bucket), Key: o.Key})
+			if err != nil {
+				return drop, fmt.Errorf("copy %s: %w", aws.ToString(o.Key), err)
+			}
+			body, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			if err != nil {
+				return drop, fmt.Errorf("copy %s: %w", aws.ToString(o.Key), err)
+			}
+			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: o.Key, Body: bytes.NewReader(body),
+				ContentType: obj.ContentType, Metadata: obj.Metadata}); err != nil {
+				return drop, fmt.Errorf("copy %s: %w", aws.ToString(o.Key), err)
+			}
 		}
-	}
-	if err := g.Wait(); err != nil {
-		return drop, fmt.Errorf("copy objects: %w", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

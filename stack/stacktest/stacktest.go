@@ -234,7 +234,12 @@ func run(m *testing.M, opts ...Option) int {
 		}
 		fmt.Fprintf(os.Stderr, "stacktest: stack %s up in %.1fs (%s backend, %s)\n", cfg.name, time.Since(t0).Seconds(), s.Backend(), s.Dir())
 		if cfg.seed != nil {
-			return seedStack(ctx, s, *cfg.seed)
+			if err := seedStack(ctx, s, *cfg.seed); err != nil {
+				return err
+			}
+			// The first Reset is a rename too, and no test runs beside
+			// the copy the seed's save started.
+			waitBackground()
 		}
 		return nil
 	}
