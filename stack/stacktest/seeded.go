@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/seed/checkpoint"
 	"github.com/mossdev/mossdev/seed/load"
@@ -62,6 +64,38 @@ func ckOptions(s *stack.Stack, t checkpoint.Target) checkpoint.Options {
 	}
 }
 
+// freshPool makes PgBouncer drop every connection to the app database
+// (KILL, then RESUME), so no test is handed a pooled server session that
+// a seed or restore terminated while it sat idle: without it the first
+// query after seeding often failed with 57P01 ("terminating connection
+// due to administrator command"); RECONNECT was not enough. It runs
+// before any test holds a connection to the app database (after seeding,
+// and in Reset, whose tests run one at a time); isolations' databases are
+// other pools and are left alone.
+func freshPool(ctx context.Context, env *stack.Runtime) error {
+	if _, ok := env.Ports["pgbouncer"]; !ok {
+		return nil
+	}
+	tg := load.TargetsFor(env)
+	cfg, err := pgx.ParseConfig(tg.PgBouncerAdmin)
+	if err != nil {
+		return err
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol // PgBouncer's console
+	admin, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect to pgbouncer console: %w", err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	if _, err := admin.Exec(ctx, "KILL "+tg.AppDB()); err != nil {
+		return fmt.Errorf("pgbouncer KILL %s: %w", tg.AppDB(), err)
+	}
+	if _, err := admin.Exec(ctx, "RESUME "+tg.AppDB()); err != nil {
+		return fmt.Errorf("pgbouncer RESUME %s: %w", tg.AppDB(), err)
+	}
+	return nil
+}
+
 // waitBackground stops and waits for every Prepare still running.
 func waitBackground() {
 	done := make(chan struct{})
@@ -96,6 +130,9 @@ func seedStack(ctx context.Context, s *stack.Stack, p seed.Params) error {
 	how := "seeded"
 	if rep != nil && rep.NoOp {
 		how = "already seeded"
+	}
+	if err := freshPool(ctx, env); err != nil {
+		return err
 	}
 	fmt.Fprintf(os.Stderr, "stacktest: stack %s %s (%s scale) in %.1fs\n", env.Stack, how, scale, time.Since(t0).Seconds())
 	return nil
@@ -144,6 +181,9 @@ func Reset(t testing.TB) *checkpoint.Result {
 			"give TestMain stacktest.Main(m, stacktest.WithSeed(seed.Small)) (or another scale): %v", env.Stack, err)
 	}
 	if err != nil {
+		t.Fatalf("stacktest.Reset: %v", err)
+	}
+	if err := freshPool(t.Context(), env); err != nil {
 		t.Fatalf("stacktest.Reset: %v", err)
 	}
 	return res

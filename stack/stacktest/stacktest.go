@@ -240,6 +240,11 @@ func run(m *testing.M, opts ...Option) int {
 			// The first Reset is a rename too, and no test runs beside
 			// the copy the seed's save started.
 			waitBackground()
+			env, err := s.Runtime()
+			if err != nil {
+				return err
+			}
+			return freshPool(ctx, env)
 		}
 		return nil
 	}
