@@ -25,14 +25,15 @@
 // the next one is prepared in a goroutine (the PostgreSQL and FerretDB
 // copies), so the next Reset renames a database instead of copying it;
 // Main waits for that goroutine before the stack goes down. Measured at
-// small scale on a shared 2-core machine: 0.2-1.0 s per Reset.
+// small scale on a shared 2-core machine: 0.2-0.5 s per Reset (native),
+// 1.3-1.5 s (docker backend).
 //
 // Isolated(t) gives a test its own copy of the seeded data, for tests
 // with t.Parallel(); everything it made is removed by t.Cleanup. Up to
 // MaxIsolations at once per stack (Redis has 16 databases). Per store
 // (times at small scale, 2,000 cards, one isolation alone on a shared
 // 2-core machine; the stores are copied in parallel, so the call takes
-// about the slowest, 5 s; two at once took 10 s each):
+// about the slowest, 5 s; two at once took 8-9 s each):
 //
 //   - PostgreSQL: its own database, CREATE DATABASE ... TEMPLATE of the
 //     seed checkpoint's copy (a file copy in the server; 0.4 s). Reached
@@ -49,8 +50,10 @@
 //     mapping, documents read with _mget and written with _bulk (2.5 s).
 //     MOSSDEV_ELASTICSEARCH_INDEX_PREFIX.
 //   - S3: its own bucket (iso.Bucket), every object of the image bucket
-//     copied by get and put (3 s); the CDN still serves the stack's
-//     bucket. MOSSDEV_S3_BUCKET.
+//     copied by get and put, one at a time under a stack-wide lock (2-4
+//     s; a second isolation waits its turn): the S3 fake's bolt backend
+//     crashes when a read overlaps a write. The CDN still serves the
+//     stack's bucket. MOSSDEV_S3_BUCKET.
 //   - Redis: database iso.RedisDB on every shard (URLs end in /n), every
 //     key copied server-side with COPY ... DB n (0.06 s).
 //   - RabbitMQ: its own vhost (iso.VHost, rabbitmqctl add_vhost and
