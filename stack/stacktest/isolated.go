@@ -103,6 +103,11 @@ func Isolated(t testing.TB) *Isolation {
 	if err != nil {
 		t.Fatalf("stacktest.Isolated: %v", err)
 	}
+	// No Reset runs while the isolation lives (see resetLock); registered
+	// before the slot's release, so it is let go last.
+	if err := holdIsolation(t, env); err != nil {
+		t.Fatalf("stacktest.Isolated: %v", err)
+	}
 	slot, release, err := takeSlot(t.Context(), env.Dir)
 	if err != nil {
 		t.Fatalf("stacktest.Isolated: %v", err)

@@ -157,10 +157,14 @@ func Reset(t testing.TB) *checkpoint.Result {
 	s := Stack(t)
 	env := Runtime(t)
 	resetHolders.Lock()
-	held := resetHolders.m[t]
+	held, isolated := resetHolders.m[t], isoHolders.m[t]
 	resetHolders.Unlock()
+	if isolated {
+		t.Fatalf("stacktest.Reset: this test holds an Isolation, and a Reset rewrites the shared stores isolations copy from " +
+			"(and FerretDB's, which holds every isolation's MongoDB database): call Reset before Isolated, or not at all")
+	}
 	if !held {
-		unlock, err := flockFile(t.Context(), filepath.Join(env.Dir, "stacktest-reset.lock"), syscall.LOCK_EX)
+		unlock, err := flockFile(t.Context(), resetLock(env), syscall.LOCK_EX)
 		if err != nil {
 			t.Fatalf("stacktest.Reset: %v", err)
 		}
@@ -189,12 +193,49 @@ func Reset(t testing.TB) *checkpoint.Result {
 	return res
 }
 
-// resetHolders are the tests holding the reset lock: a second Reset in
-// the same test must not wait for itself.
+// resetHolders are the tests holding the reset lock exclusively (Reset),
+// isoHolders those holding it shared (Isolated); both under
+// resetHolders' mutex. A second Reset in the same test must not wait for
+// itself, nor an Isolated after a Reset.
 var resetHolders = struct {
 	sync.Mutex
 	m map[testing.TB]bool
 }{m: map[testing.TB]bool{}}
+
+var isoHolders = struct{ m map[testing.TB]bool }{m: map[testing.TB]bool{}}
+
+// resetLock is the file Reset locks exclusively and Isolated shared, in
+// the stack's directory so every process sharing the stack sees it: a
+// Reset waits for live isolations to end, and isolations for a Reset's
+// test to end. A restore rewrites the stores isolations copy from, and
+// swaps FerretDB's whole storage, every isolation's MongoDB database in
+// it.
+func resetLock(env *stack.Runtime) string { return filepath.Join(env.Dir, "stacktest-reset.lock") }
+
+// holdIsolation takes the reset lock shared for the test, unless the test
+// already holds it (exclusively, by Reset, or shared, by an Isolated).
+func holdIsolation(t testing.TB, env *stack.Runtime) error {
+	resetHolders.Lock()
+	held := resetHolders.m[t] || isoHolders.m[t]
+	resetHolders.Unlock()
+	if held {
+		return nil
+	}
+	unlock, err := flockFile(t.Context(), resetLock(env), syscall.LOCK_SH)
+	if err != nil {
+		return err
+	}
+	resetHolders.Lock()
+	isoHolders.m[t] = true
+	resetHolders.Unlock()
+	t.Cleanup(func() {
+		unlock()
+		resetHolders.Lock()
+		delete(isoHolders.m, t)
+		resetHolders.Unlock()
+	})
+	return nil
+}
 
 // flockFile takes a flock on path (created if needed) and returns its
 // release. The kernel drops a flock when its holder dies, kill -9

@@ -17,6 +17,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mossdev/mossdev/seed"
 	"github.com/mossdev/mossdev/stack"
 	"github.com/mossdev/mossdev/stack/platform"
 	"github.com/mossdev/mossdev/stack/stacktest"
@@ -27,6 +28,7 @@ const (
 	childRoot   = "LEASETEST_ROOT"   // the shared stack's root
 	childID     = "LEASETEST_ID"     // names its ready/go files
 	childShards = "LEASETEST_SHARDS" // redis shards it asks for
+	childSeeded = "LEASETEST_SEEDED" // "1": the whole platform, seeded
 )
 
 const stackName = "shared"
@@ -34,8 +36,14 @@ const stackName = "shared"
 func TestMain(m *testing.M) {
 	if root := os.Getenv(childRoot); root != "" {
 		shards, _ := strconv.Atoi(os.Getenv(childShards))
-		stacktest.Main(m, stacktest.WithShared(stackName, root), stacktest.WithOnly("redis-0"),
-			stacktest.WithOptions(stack.Options{RedisShards: shards, RabbitNodes: 1}))
+		opts := []stacktest.Option{stacktest.WithShared(stackName, root),
+			stacktest.WithOptions(stack.Options{RedisShards: shards, RabbitNodes: 1}), stacktest.WithTimeout(4 * time.Minute)}
+		if os.Getenv(childSeeded) == "1" {
+			opts = append(opts, stacktest.WithSeed(seed.Small))
+		} else {
+			opts = append(opts, stacktest.WithOnly("redis-0"))
+		}
+		stacktest.Main(m, opts...)
 		return
 	}
 	os.Exit(m.Run())
@@ -54,7 +62,18 @@ func TestChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := os.Getenv(childID)
-	if err := os.WriteFile(filepath.Join(root, id+".ready"), []byte(u), 0o600); err != nil {
+	ready := u
+	if os.Getenv(childSeeded) == "1" {
+		// Reset in a subtest: its lock, held until the subtest ends, keeps
+		// the other process's Isolated waiting meanwhile, not forever
+		// (and a Reset waits for every live isolation to end).
+		if os.Getenv("LEASETEST_RESET") == "1" {
+			t.Run("reset", func(t *testing.T) { stacktest.Reset(t) })
+		}
+		iso := stacktest.Isolated(t)
+		ready += "|" + strconv.Itoa(iso.Slot)
+	}
+	if err := os.WriteFile(filepath.Join(root, id+".ready"), []byte(ready), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 3*time.Minute, func() error {
@@ -86,11 +105,12 @@ type child struct {
 	err    error
 }
 
-func start(t *testing.T, root, id string, shards int) *child {
+func start(t *testing.T, root, id string, shards int, env ...string) *child {
 	t.Helper()
 	c := &child{id: id, root: root, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	c.cmd = exec.Command(os.Args[0], "-test.run=^TestChild$", "-test.v")
 	c.cmd.Env = append(os.Environ(), childRoot+"="+root, childID+"="+id, childShards+"="+strconv.Itoa(shards))
+	c.cmd.Env = append(c.cmd.Env, env...)
 	c.cmd.Stderr, c.cmd.Stdout = c.stderr, c.stderr
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -256,6 +276,34 @@ func TestOtherOptionsForTheSameStackAreRefused(t *testing.T) {
 		t.Errorf("the holder's stack was disturbed: %v", err)
 	}
 	h.finish(t)
+}
+
+// Two packages share one seeded stack of the whole platform: it is seeded
+// once, one process's Reset and the other's Isolated take turns, and
+// their Isolations get their own slots (names) across the two processes.
+func TestSharedSeededStackGivesEachProcessItsOwnIsolation(t *testing.T) {
+	root := newRoot(t)
+	// a resets then holds an isolation; b comes once a is ready (b's
+	// isolation would otherwise hold a's Reset off until b ends).
+	a := start(t, root, "a", 2, childSeeded+"=1", "LEASETEST_RESET=1")
+	ra := a.ready(t)
+	b := start(t, root, "b", 2, childSeeded+"=1")
+	rb := b.ready(t)
+	ua, sa, _ := strings.Cut(ra, "|")
+	ub, sb, _ := strings.Cut(rb, "|")
+	if ua != ub {
+		t.Fatalf("two stacks: %s and %s", ua, ub)
+	}
+	if sa == "" || sa == sb {
+		t.Errorf("isolation slots %q and %q: want one each", sa, sb)
+	}
+	out := a.finish(t) + b.finish(t)
+	if n := strings.Count(out, "seeded (small scale)"); n != 1 {
+		t.Errorf("seeded %d times, want once:\n%s", n, out)
+	}
+	if err := ping(t.Context(), ua); err == nil {
+		t.Error("the stack is still up after the last holder ended")
+	}
 }
 
 func stackOpen(root string) (*stack.Stack, error) {
