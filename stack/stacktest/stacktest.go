@@ -65,9 +65,12 @@
 // PostgreSQL's copy is the seed checkpoint's, whatever tests did to the
 // app database; the other stores copy the stack's live data, which is the
 // seeded data unless a test changed the shared stores (Reset puts them
-// back). Do not mix Reset with Isolated tests running at the same time:
-// a Reset restarts the MongoDB stand-in and rewrites the shared stores an
-// isolation is copying from.
+// back). Reset and Isolated exclude each other, across every process
+// sharing the stack (a flock, exclusive for Reset, shared for Isolated,
+// held until the test ends): a restore rewrites the stores isolations
+// copy from and swaps FerretDB's whole storage, every isolation's MongoDB
+// database in it. So a Reset waits for live isolations to end, and a test
+// that holds an Isolation may not call Reset (it fails, saying so).
 //
 // # One stack for go test ./...
 //
