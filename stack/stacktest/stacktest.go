@@ -270,7 +270,17 @@ func run(m *testing.M, opts ...Option) int {
 				fmt.Fprintf(os.Stderr, "stacktest: removed the expired lease %s of a test binary that died\n", x)
 			}
 			if !held.Created {
-				fmt.Fprintf(os.Stderr, "stacktest: reusing shared stack %s (%s backend, %s)\n", cfg.name, s.Backend(), s.Dir())
+				// Opened before another process created it, maybe: read
+				// the stack as its creator left it.
+				var again *stack.Stack
+				if again, err = platform.Open(stack.Config{Name: cfg.name, Root: cfg.root, Backend: cfg.backend,
+					Options: cfg.opts, Timeout: cfg.timeout}); err == nil {
+					s, current = again, again
+					fmt.Fprintf(os.Stderr, "stacktest: reusing shared stack %s (%s backend, %s)\n", cfg.name, s.Backend(), s.Dir())
+				} else {
+					_ = held.release(context.Background(), down)
+					held = nil
+				}
 			}
 		}
 	} else {

@@ -117,6 +117,11 @@ func start(t *testing.T, root, id string, shards int, env ...string) *child {
 	}
 	go func() { c.err = c.cmd.Wait(); close(c.done) }()
 	t.Cleanup(func() {
+		select {
+		case <-c.done:
+			return // ended already: no go file to leave behind
+		default:
+		}
 		_ = os.WriteFile(filepath.Join(root, id+".go"), nil, 0o600)
 		select {
 		case <-c.done:
@@ -179,7 +184,9 @@ func newRoot(t *testing.T) string {
 		if s, err := stackOpen(root); err == nil {
 			_ = s.Down(context.Background(), false)
 		}
-		os.RemoveAll(root)
+		if err := os.RemoveAll(root); err != nil {
+			t.Errorf("remove the test's root: %v", err)
+		}
 	})
 	return root
 }
