@@ -26,7 +26,7 @@
 // copies), so the next Reset renames a database instead of copying it;
 // Main waits for that goroutine before the stack goes down. Measured at
 // small scale on a shared 2-core machine: 0.2-0.5 s per Reset (native),
-// 1.3-1.5 s (docker backend).
+// 1.3-2.4 s (docker backend).
 //
 // Isolated(t) gives a test its own copy of the seeded data, for tests
 // with t.Parallel(); everything it made is removed by t.Cleanup. Up to
