@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mossdev/mossdev/fakes/serve"
 	"github.com/mossdev/mossdev/seed/load"
 	"github.com/mossdev/mossdev/stack"
@@ -54,7 +56,15 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// quietRedis drops go-redis's log lines: its pool logs every failed dial to
+// stderr, which a probe polling a shard that is still starting turns into
+// noise; the probe's own error is what mossdev reports.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	redis.SetLogger(quietRedis{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(stdout, stderr)

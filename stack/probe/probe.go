@@ -117,8 +117,10 @@ func MySQL(dsn string) Probe {
 // Redis sends PING.
 func Redis(addr, password string) Probe {
 	return New("Redis PING at "+addr+" with the stack's password", func(ctx context.Context) error {
+		// One dial per attempt: the prober polls, so go-redis's own dial
+		// retries would only make an attempt overrun its limit.
 		c := redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1,
-			DialTimeout: time.Second, PoolSize: 1})
+			DialTimeout: time.Second, DialerRetries: 1, PoolSize: 1})
 		defer c.Close()
 		return c.Ping(ctx).Err()
 	})
