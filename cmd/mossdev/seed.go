@@ -71,7 +71,9 @@ Each store keeps a marker of the dataset it holds. Seeding again with the same p
 nothing and says so; other parameters replace the data; a seed that was interrupted is finished by
 the next one (stores it completed are kept). 'mossdev up' seeds by default.
 
-After loading, PostgreSQL's database is copied to a template for 'mossdev reset'.`,
+After loading, the seeded state is kept as checkpoint "seed" ('mossdev reset' restores it), and the
+slowest stores' data goes to the machine-wide seed cache, from which a later seed of the same dataset on
+any stack takes it instead of loading ('mossdev cache ls').`,
 		Example: `  mossdev seed                      # seed 2016, default scale (30k cards)
   mossdev seed --seed 7 --scale small
   mossdev seed --scale prod         # 1M cards, 6M hashtags: minutes
